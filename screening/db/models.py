@@ -1,0 +1,310 @@
+"""SQLAlchemy 2.0 models for the whole product.
+
+The schema is laid out once here so later work adds little: hospitals and the
+people who use the system, the batches they upload, the images in them, the
+model's predictions, the reports, per-patient and per-hospital roll-ups, and
+an audit trail. Column types are portable (PostgreSQL in production, SQLite in
+the embedded default). Patient identifiers only ever appear as pseudonyms.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names keep Alembic migrations identical on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """Opaque, unguessable ids for objects that appear in URLs (batches)."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(str, enum.Enum):
+    STAFF = "staff"  # hospital staff: upload and read for their one hospital
+    OFFICIAL = "official"  # health official: aggregates for a district or region
+    ADMIN = "admin"
+
+
+class BatchStatus(str, enum.Enum):
+    QUEUED = "queued"
+    INGESTING = "ingesting"
+    SCREENING = "screening"
+    REPORTING = "reporting"
+    COMPLETE = "complete"
+    COMPLETE_WITH_ERRORS = "complete_with_errors"
+    FAILED = "failed"
+
+
+class Quality(str, enum.Enum):
+    ACCEPTED = "accepted"
+    WARNING = "warning"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class RiskClass(str, enum.Enum):
+    NORMAL = "normal"
+    OSTEOPENIA = "osteopenia"
+    OSTEOPOROSIS = "osteoporosis"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable and readable in SQL.
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=32,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class Hospital(Base):
+    __tablename__ = "hospitals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    region: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "(role != 'staff') OR (hospital_id IS NOT NULL)", name="staff_has_hospital"
+        ),
+        CheckConstraint(
+            "(role != 'official') OR (district IS NOT NULL OR region IS NOT NULL)",
+            name="official_has_area",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    hospital: Mapped[Hospital | None] = relationship()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # sha256 of the secret; the secret itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+
+    # Content-derived version id from the model bundle's card.
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    bundle_key: Mapped[str | None] = mapped_column(String(1024))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "idempotency_key"),
+        Index("ix_batches_hospital_created", "hospital_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus, "batch_status"), default=BatchStatus.QUEUED)
+    archive_key: Mapped[str] = mapped_column(String(1024))
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    model_version_id: Mapped[str | None] = mapped_column(ForeignKey("model_versions.id"))
+    files_total: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    screened: Mapped[int] = mapped_column(Integer, default=0)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    reports_total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    summary_key: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    hospital: Mapped[Hospital] = relationship()
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("hospital_id", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    # Keyed hash of the hospital's patient id; the raw id is never stored.
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    latest_class: Mapped[RiskClass | None] = mapped_column(_enum(RiskClass, "latest_class"))
+    latest_risk: Mapped[float | None] = mapped_column(Float)  # P(osteoporosis)
+    latest_referred: Mapped[bool | None] = mapped_column(Boolean)
+    latest_screened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    latest_model_version_id: Mapped[str | None] = mapped_column(ForeignKey("model_versions.id"))
+
+    hospital: Mapped[Hospital] = relationship()
+
+
+class Image(Base):
+    __tablename__ = "images"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "filename"),
+        Index("ix_images_hospital_sha256", "hospital_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(512))
+    age_months: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    study_date: Mapped[date | None] = mapped_column(Date)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_key: Mapped[str | None] = mapped_column(String(1024))
+    source_format: Mapped[str | None] = mapped_column(String(16))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    quality: Mapped[Quality] = mapped_column(_enum(Quality, "quality"))
+    quality_reason: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    batch: Mapped[Batch] = relationship()
+    patient: Mapped[Patient | None] = relationship()
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("image_id", "model_version_id"),
+        Index("ix_predictions_hospital_created", "hospital_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    model_version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"))
+    predicted_class: Mapped[RiskClass] = mapped_column(_enum(RiskClass, "predicted_class"))
+    p_normal: Mapped[float] = mapped_column(Float)
+    p_osteopenia: Mapped[float] = mapped_column(Float)
+    p_osteoporosis: Mapped[float] = mapped_column(Float)
+    referred: Mapped[bool] = mapped_column(Boolean, default=False)
+    clahe_key: Mapped[str | None] = mapped_column(String(1024))
+    # {"jet": key, "hot": key, "viridis": key}
+    overlay_keys: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    image: Mapped[Image] = relationship()
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("patient_id", "batch_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    model_version_id: Mapped[str | None] = mapped_column(ForeignKey("model_versions.id"))
+    html_key: Mapped[str | None] = mapped_column(String(1024))
+    pdf_key: Mapped[str | None] = mapped_column(String(1024))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DailyHospitalSummary(Base):
+    """Pre-aggregated counts per hospital and day, so dashboards never scan predictions."""
+
+    __tablename__ = "daily_hospital_summaries"
+    __table_args__ = (Index("ix_daily_summaries_day", "day"),)
+
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    screened: Mapped[int] = mapped_column(Integer, default=0)
+    normal: Mapped[int] = mapped_column(Integer, default=0)
+    osteopenia: Mapped[int] = mapped_column(Integer, default=0)
+    osteoporosis: Mapped[int] = mapped_column(Integer, default=0)
+    referred: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    files: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,71 @@
+"""The admin CLI on the embedded default (SQLite in a temporary directory)."""
+
+import pytest
+from click.testing import CliRunner
+
+from screening.cli import cli
+from screening.accounts import hash_token
+from screening.db import ApiToken, AuditEvent, User, session_scope
+from screening.config import load_settings
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSTEO_VAR_DIR", str(tmp_path))
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result
+
+    invoke("db", "upgrade")
+    return invoke
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in ("db", "hospital", "user", "token", "init", "synth", "train", "evaluate"):
+        assert f"  {name} " in result.output
+
+
+def test_upgrade_is_repeatable(run):
+    assert "database at revision 0001" in run("db", "upgrade").output
+
+
+def test_hospital_user_token_flow(run):
+    run("hospital", "add", "dh-north", "--name", "North District Hospital", "--district", "North", "--region", "Coast")
+    assert "DH-NORTH" in run("hospital", "list").output
+    run("user", "add", "Nurse@Example.org", "--role", "staff", "--hospital", "DH-NORTH", "--password", "longenough")
+    secret = run("token", "create", "nurse@example.org", "--name", "pacs").stdout.strip().splitlines()[0]
+    assert secret.startswith("osteo_")
+    with session_scope(load_settings().database_url) as session:
+        token = session.query(ApiToken).one()
+        assert token.token_hash == hash_token(secret) and secret not in token.token_hash
+        assert session.query(User).one().password_hash != "longenough"
+        actions = {e.action for e in session.query(AuditEvent)}
+    assert {"hospital.add", "user.add", "token.create"} <= actions
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("user", "add", "a@b.org", "--role", "staff", "--password", "longenough"), "must belong to a hospital"),
+        (("user", "add", "a@b.org", "--role", "official", "--password", "longenough"), "--district or a --region"),
+        (("user", "add", "a@b.org", "--role", "staff", "--hospital", "NOPE", "--password", "longenough"), "no hospital"),
+        (("token", "create", "ghost@b.org"), "no user"),
+        (("hospital", "add", "bad code!", "--name", "x", "--district", "d", "--region", "r"), "letters, digits"),
+    ],
+)
+def test_bad_requests_give_one_clear_line_and_write_nothing(run, args, message):
+    result = run(*args, ok=False)
+    assert message in result.output
+    with session_scope(load_settings().database_url) as session:
+        assert session.query(User).count() == 0
+
+
+def test_duplicate_hospital_is_refused(run):
+    args = ("hospital", "add", "DH1", "--name", "x", "--district", "d", "--region", "r")
+    run(*args)
+    assert "already exists" in run(*args, ok=False).output
