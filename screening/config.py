@@ -79,6 +79,9 @@ class Settings:
     max_archive_files: int = 5000
     max_archive_uncompressed_bytes: int = 8 * 1024**3
     max_compression_ratio: int = 200
+    # Seconds before Redis hands an unacknowledged task (its worker died) to another worker;
+    # must exceed the longest task.
+    broker_visibility_timeout: int = 3600
     # Base URL of the web app, used in links and local signed download URLs.
     public_base_url: str = "http://127.0.0.1:5000"
     # Production refuses the development secrets when this is true.
@@ -100,6 +103,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "max_archive_files": _parse_int,
     "max_archive_uncompressed_bytes": _parse_int,
     "max_compression_ratio": _parse_int,
+    "broker_visibility_timeout": _parse_int,
     "production": _parse_bool,
 }
 

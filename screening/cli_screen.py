@@ -1,0 +1,86 @@
+"""``osteo screen``: one archive through the whole pipeline on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from screening.accounts import AccountError, get_hospital
+from screening.config import Settings, load_settings
+from screening.db.models import Batch
+from screening.db.session import session_scope
+from screening.local_runner import run_batch
+from screening.pipeline import accept_upload
+from screening.storage import LocalObjectStore, ObjectStore, open_store
+
+
+class StageProgress:
+    """One progress bar per stage, fed from the batch's counters."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._bars: dict[str, object] = {}
+
+    def __call__(self, batch: Batch) -> None:
+        self._update("screened", batch.screened + batch.failed, batch.accepted)
+        if batch.reports_total:
+            self._update("reported", batch.reported, batch.reports_total)
+
+    def _update(self, stage: str, done: int, total: int) -> None:
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = self._tqdm(total=total, desc=f"{stage:>9}", unit="img" if stage == "screened" else "pt")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
+@click.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--hospital", "hospital_code", required=True, help="Code of the uploading hospital.")
+@click.option("--no-reports", is_flag=True, help="Skip per-patient reports (screening only).")
+def screen(archive: Path, hospital_code: str, no_reports: bool) -> None:
+    """Screen ARCHIVE (zip/tar of PNG, JPEG or DICOM + manifest.csv) on this machine."""
+    settings = load_settings()
+    store = open_store(settings)
+    try:
+        with session_scope(settings.database_url) as session, archive.open("rb") as stream:
+            batch, _ = accept_upload(session, store, get_hospital(session, hospital_code), stream, archive.name)
+            batch_id = batch.id
+    except AccountError as exc:
+        raise click.ClickException(f"{exc} (add it with: osteo hospital add)") from None
+    click.echo(f"batch {batch_id}: ingesting {archive.name}")
+    progress = StageProgress()
+    try:
+        batch = run_batch(settings, store, batch_id, _predictor_loader(settings), progress, reports=not no_reports)
+    finally:
+        progress.close()
+    _print_outcome(settings, store, batch)
+
+
+def _predictor_loader(settings: Settings):  # type: ignore[no-untyped-def]
+    from screening.model_registry import load_active_predictor
+
+    return lambda: load_active_predictor(settings)
+
+
+def _print_outcome(settings: Settings, store: ObjectStore, batch: Batch) -> None:
+    click.echo(f"status:   {batch.status.value}")
+    click.echo(f"files:    {batch.files_total} ({batch.accepted} accepted, {batch.rejected} rejected, "
+               f"{batch.duplicates} duplicates)")
+    click.echo(f"screened: {batch.screened}, failed: {batch.failed}, reports: {batch.reported}")
+    click.echo(f"model:    {batch.model_version_id}")
+    where = Path(settings.storage_dir).resolve() if isinstance(store, LocalObjectStore) else f"s3://{settings.s3_bucket}"
+    click.echo(f"reports:  {where}/reports/")
+    if batch.summary_key:
+        click.echo(f"summary:  {where}/{batch.summary_key}")
+    if batch.error:
+        click.echo("problems:\n  " + batch.error.replace("\n", "\n  "))
+    click.echo("A screening aid, not a diagnosis: DXA is the reference standard.")

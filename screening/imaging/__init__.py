@@ -1,0 +1,27 @@
+"""Imaging: decoding (PNG/JPEG 8/16-bit, DICOM), CLAHE preprocessing, quality gate, de-identification.
+
+The batch pipeline calls :func:`inspect_file` per uploaded file (it never raises), then
+:func:`preprocess` / :func:`preprocess_batch` with the model's :class:`PreprocessParams`.
+"""
+
+from .decode import DEFAULT_MAX_PIXELS, DecodedImage, DecodeError, ImageMetadata, decode_image, sniff_format
+from .deidentify import deidentify_dicom
+from .preprocess import PreparedImage, PreprocessParams, preprocess, preprocess_batch
+from .quality import QualityVerdict, assess_quality, inspect_file
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DecodeError",
+    "DecodedImage",
+    "ImageMetadata",
+    "PreparedImage",
+    "PreprocessParams",
+    "QualityVerdict",
+    "assess_quality",
+    "decode_image",
+    "deidentify_dicom",
+    "inspect_file",
+    "preprocess",
+    "preprocess_batch",
+    "sniff_format",
+]

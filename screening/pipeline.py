@@ -1,0 +1,382 @@
+"""The steps of a batch, callable without Celery.
+
+    accept_upload → ingest → screen_chunk × N → render_report × patients → finalize
+
+Each step takes ids, reads what it needs from the database and object store,
+writes idempotently (stable object keys, unique rows, recounted counters), and
+hands the next steps to ``ctx.enqueue(task_name, args)``: Celery's ``send_task``
+in production, an in-process queue in the embedded default. A step that runs
+twice (a killed worker's task redelivered) changes nothing the second time.
+Status moves only through conditional updates, so when two chunks finish at
+once exactly one of them starts the reports.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from screening.archives import ArchiveError, ArchiveLimits, iter_archive
+from screening.config import Settings
+from screening.db.models import Batch, BatchStatus, Hospital, Image, Prediction, Report, new_id
+from screening.db.session import session_scope
+from screening.ingest import IngestState, decode_normalised_png, find_manifest, ingest_item
+from screening.rollups import SCREENABLE, finalize_counts, recount_ingest, refresh_daily_summary, refresh_patients
+from screening.storage import ObjectStore
+from screening.upserts import insert_ignore
+
+if TYPE_CHECKING:  # TensorFlow is imported only by processes that screen
+    from screening.model.inference import Predictor
+
+INGEST = "osteo.ingest"
+SCREEN_CHUNK = "osteo.screen_chunk"
+RENDER_REPORT = "osteo.render_report"
+FINALIZE = "osteo.finalize"
+QUEUES = {INGEST: "ingest", SCREEN_CHUNK: "inference", RENDER_REPORT: "reports", FINALIZE: "reports"}
+
+OVERLAY_COLORMAPS = ("jet", "hot", "viridis")
+
+Enqueue = Callable[[str, tuple], None]
+
+
+@dataclass
+class PipelineContext:
+    """What every step needs; heavy parts (model, renderer) load on first use, once per process."""
+
+    settings: Settings
+    store: ObjectStore
+    enqueue: Enqueue
+    load_predictor: Callable[[], Predictor] | None = None
+    reports_enabled: bool = True
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
+
+    @cached_property
+    def predictor(self) -> Predictor:
+        if self.load_predictor is None:
+            raise RuntimeError("this process has no model: it does not serve the inference queue")
+        return self.load_predictor()
+
+    @cached_property
+    def renderer(self):  # type: ignore[no-untyped-def]
+        from screening.reports.render import ReportRenderer
+
+        return ReportRenderer()
+
+
+# --- upload ---------------------------------------------------------------------------
+
+
+def accept_upload(session: Session, store: ObjectStore, hospital: Hospital, stream: IO[bytes],
+                  filename: str, uploader_id: int | None = None, idempotency_key: str | None = None) -> tuple[Batch, bool]:
+    """Store the archive, then add its batch row; returns (batch, created).
+
+    The archive is in the object store before the row exists, so a committed
+    batch always has its archive. The caller commits, then enqueues INGEST.
+    """
+    if idempotency_key:
+        existing = session.scalar(select(Batch).where(Batch.hospital_id == hospital.id,
+                                                      Batch.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing, False
+    batch_id = new_id()
+    suffix = "".join(Path(filename).suffixes[-2:]).lower() or ".zip"
+    key = f"uploads/{hospital.code}/{batch_id}{suffix if suffix in {'.zip', '.tar', '.tar.gz', '.tgz'} else '.bin'}"
+    store.put_stream(key, stream, "application/octet-stream")
+    batch = Batch(id=batch_id, hospital_id=hospital.id, uploader_id=uploader_id, archive_key=key,
+                  original_filename=Path(filename).name[:255], idempotency_key=idempotency_key)
+    session.add(batch)
+    session.flush()
+    return batch, True
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+def ingest(ctx: PipelineContext, batch_id: str) -> None:
+    """Read the archive, judge and store every file, then enqueue screening chunks."""
+    with session_scope(ctx.database_url) as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.status not in (BatchStatus.QUEUED, BatchStatus.INGESTING):
+            return  # already ingested (a redelivered task) or unknown
+        batch.status = BatchStatus.INGESTING
+        batch.started_at = batch.started_at or _now()
+        # A previous attempt killed mid-way left partial rows: start the batch's files afresh.
+        session.execute(delete(Image).where(Image.batch_id == batch_id))
+    with tempfile.TemporaryDirectory(prefix="osteo-ingest-") as tmp:
+        path = Path(tmp) / "archive"
+        with ctx.store.open(_archive_key(ctx, batch_id)) as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        try:
+            _ingest_file(ctx, batch_id, path)
+        except ArchiveError as exc:
+            _fail_batch(ctx, batch_id, f"the upload is not a readable archive: {exc}")
+            return
+    _enqueue_chunks(ctx, batch_id)
+
+
+def _archive_key(ctx: PipelineContext, batch_id: str) -> str:
+    with session_scope(ctx.database_url) as session:
+        return session.get(Batch, batch_id).archive_key
+
+
+def _limits(settings: Settings) -> ArchiveLimits:
+    return ArchiveLimits(max_files=settings.max_archive_files,
+                         max_total_bytes=settings.max_archive_uncompressed_bytes,
+                         max_compression_ratio=settings.max_compression_ratio)
+
+
+def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:
+    limits = _limits(ctx.settings)
+    manifest = find_manifest(path, limits)
+    with session_scope(ctx.database_url) as session:
+        batch = session.get(Batch, batch_id)
+        state = IngestState(batch=batch, hospital=session.get(Hospital, batch.hospital_id), manifest=manifest)
+        names: set[str] = set()
+        for count, item in enumerate(iter_archive(path, limits), start=1):
+            image = ingest_item(session, ctx.store, ctx.settings.pseudonym_secret, state, item)
+            if image is not None:
+                names.add(image.filename)
+            if count % 50 == 0:  # progress an API client can poll
+                batch.files_total = len(names)
+                session.commit()
+        missing = sorted(set(manifest.rows) - names - {n.rsplit("/", 1)[-1] for n in names})
+        problems = manifest.problems + [f"manifest names a missing file: {name}" for name in missing]
+        batch.error = "\n".join(problems) or None
+        recount_ingest(session, batch)
+
+
+def _enqueue_chunks(ctx: PipelineContext, batch_id: str) -> None:
+    """Commit the chunk plan and the status first, then enqueue (never the other way round)."""
+    with session_scope(ctx.database_url) as session:
+        ids = list(session.scalars(select(Image.id).where(Image.batch_id == batch_id, Image.quality.in_(SCREENABLE))
+                                   .order_by(Image.id)))
+        size = ctx.settings.chunk_size
+        chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+        batch = session.get(Batch, batch_id)
+        batch.chunks_total = len(chunks)
+        batch.status = BatchStatus.SCREENING
+    for chunk in chunks:
+        ctx.enqueue(SCREEN_CHUNK, (batch_id, chunk))
+    if not chunks:
+        _advance_to_reports(ctx, batch_id)
+
+
+def _fail_batch(ctx: PipelineContext, batch_id: str, message: str) -> None:
+    with session_scope(ctx.database_url) as session:
+        batch = session.get(Batch, batch_id)
+        batch.status = BatchStatus.FAILED
+        batch.error = message
+        batch.finished_at = _now()
+
+
+# --- screening ------------------------------------------------------------------------
+
+
+def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> None:
+    """Predict + Grad-CAM for the chunk's images that have no prediction for this model yet."""
+    from screening.model.overlays import render_overlays
+    from screening.model_registry import register_model_version
+
+    predictor = ctx.predictor
+    version = predictor.bundle.version
+    with session_scope(ctx.database_url) as session:
+        register_model_version(session, predictor.bundle)
+        session.execute(update(Batch).where(Batch.id == batch_id, Batch.model_version_id.is_(None))
+                        .values(model_version_id=version))
+        done = set(session.scalars(select(Prediction.image_id).where(Prediction.image_id.in_(image_ids),
+                                                                     Prediction.model_version_id == version)))
+        todo = [img for img in session.scalars(select(Image).where(Image.id.in_(image_ids)).order_by(Image.id))
+                if img.id not in done]
+    if todo:
+        prepared = _prepare(ctx, predictor, todo)
+        rows = _predict_and_store(ctx, predictor, prepared, render_overlays)
+        with session_scope(ctx.database_url) as session:
+            insert_ignore(session, Prediction, rows, ("image_id", "model_version_id"))
+            _record_image_errors(session, prepared.errors)
+    _advance_if_screened(ctx, batch_id)
+
+
+@dataclass
+class _Prepared:
+    images: list[Image]
+    model_input: np.ndarray
+    clahe: np.ndarray
+    tabular: np.ndarray
+    errors: dict[int, str]
+
+
+def _prepare(ctx: PipelineContext, predictor: Predictor, images: list[Image]) -> _Prepared:
+    """Load and preprocess each image with the bundle's own parameters; failures stay per image."""
+    from screening.imaging import PreprocessParams, preprocess
+    from screening.model.network import encode_tabular
+
+    params = PreprocessParams.from_dict(predictor.card.preprocessing)
+    ok: list[Image] = []
+    inputs, clahes, tabular = [], [], []
+    errors: dict[int, str] = {}
+    for image in images:
+        try:
+            pixels = decode_normalised_png(ctx.store.get_bytes(image.storage_key))
+            prepared = preprocess(pixels, params.size, params.clip_limit, params.tile_grid)
+            tab = encode_tabular(image.age_months, image.sex)
+        except Exception as exc:  # noqa: BLE001 - one bad image must not stop its chunk
+            errors[image.id] = f"could not be screened: {exc}"
+            continue
+        ok.append(image)
+        inputs.append(prepared.model_input)
+        clahes.append(prepared.clahe)
+        tabular.append(tab)
+    size = params.size
+    return _Prepared(ok, np.stack(inputs) if inputs else np.zeros((0, size, size, 3), np.float32),
+                     np.stack(clahes) if clahes else np.zeros((0, size, size), np.uint8),
+                     np.stack(tabular) if tabular else np.zeros((0, 2), np.float32), errors)
+
+
+def _predict_and_store(ctx: PipelineContext, predictor: Predictor, prepared: _Prepared,
+                       render_overlays: Callable[..., dict[str, bytes]]) -> list[dict]:
+    if not prepared.images:
+        return []
+    results = predictor.predict_batch(prepared.model_input, prepared.tabular)
+    rows = []
+    for image, clahe, result in zip(prepared.images, prepared.clahe, results, strict=True):
+        prefix = f"overlays/{image.batch_id}/{image.id}"
+        overlay_keys = {}
+        for name, png in render_overlays(clahe, result.heatmap, OVERLAY_COLORMAPS).items():
+            overlay_keys[name] = f"{prefix}/{name}.png"
+            ctx.store.put_bytes(overlay_keys[name], png, "image/png")
+        clahe_key = f"{prefix}/clahe.png"
+        ctx.store.put_bytes(clahe_key, _png(clahe), "image/png")
+        probs = result.probabilities
+        rows.append(dict(image_id=image.id, batch_id=image.batch_id, hospital_id=image.hospital_id,
+                         patient_id=image.patient_id, model_version_id=result.model_version,
+                         predicted_class=result.label, p_normal=probs["normal"],
+                         p_osteopenia=probs["osteopenia"], p_osteoporosis=probs["osteoporosis"],
+                         referred=bool(result.refer), clahe_key=clahe_key, overlay_keys=overlay_keys,
+                         created_at=_now()))
+    return rows
+
+
+def _png(gray: np.ndarray) -> bytes:
+    import cv2
+
+    return cv2.imencode(".png", gray)[1].tobytes()
+
+
+def _record_image_errors(session: Session, errors: dict[int, str]) -> None:
+    for image_id, message in errors.items():
+        session.execute(update(Image).where(Image.id == image_id).values(error=message))
+
+
+def _advance_if_screened(ctx: PipelineContext, batch_id: str) -> None:
+    with session_scope(ctx.database_url) as session:
+        batch = session.get(Batch, batch_id)
+        screened = session.scalar(select(func.count()).select_from(Prediction).where(
+            Prediction.batch_id == batch_id, Prediction.model_version_id == batch.model_version_id))
+        batch.screened = screened
+        batch.failed = session.scalar(select(func.count()).select_from(Image).where(
+            Image.batch_id == batch_id, Image.quality.in_(SCREENABLE), Image.error.is_not(None)))
+        pending = batch.accepted - batch.screened - batch.failed
+    if pending <= 0:
+        _advance_to_reports(ctx, batch_id)
+
+
+def _advance_to_reports(ctx: PipelineContext, batch_id: str) -> None:
+    """Exactly one caller wins the SCREENING → REPORTING move and enqueues the reports."""
+    with session_scope(ctx.database_url) as session:
+        moved = session.execute(update(Batch).where(Batch.id == batch_id, Batch.status == BatchStatus.SCREENING)
+                                .values(status=BatchStatus.REPORTING)).rowcount
+        patients = _patients_with_results(session, batch_id) if ctx.reports_enabled else []
+        if moved:
+            session.get(Batch, batch_id).reports_total = len(patients)
+    if not moved:
+        return
+    for patient_id in patients:
+        ctx.enqueue(RENDER_REPORT, (patient_id, batch_id))
+    if not patients:
+        ctx.enqueue(FINALIZE, (batch_id,))
+
+
+def _patients_with_results(session: Session, batch_id: str) -> list[int]:
+    return list(session.scalars(select(Prediction.patient_id).where(Prediction.batch_id == batch_id)
+                                .distinct().order_by(Prediction.patient_id)))
+
+
+# --- reports --------------------------------------------------------------------------
+
+
+def render_report(ctx: PipelineContext, patient_id: int, batch_id: str) -> None:
+    """Render and store one patient's report; a failure is recorded, not raised."""
+    from screening.reports.context import build_patient_context
+    from screening.reports.render import store_patient_report
+
+    values: dict = {"html_key": None, "pdf_key": None, "error": None}
+    try:
+        with session_scope(ctx.database_url) as session:
+            report_ctx = build_patient_context(session, ctx.store, patient_id, batch_id)
+            values["model_version_id"] = session.get(Batch, batch_id).model_version_id
+        values["html_key"], values["pdf_key"] = store_patient_report(ctx.store, report_ctx, ctx.renderer)
+    except Exception as exc:  # noqa: BLE001 - recorded on the report row and the batch
+        values["error"] = f"report could not be rendered: {exc}"
+    with session_scope(ctx.database_url) as session:
+        insert_ignore(session, Report, [dict(patient_id=patient_id, batch_id=batch_id, created_at=_now(), **values)],
+                      ("patient_id", "batch_id"), update=True)
+        batch = session.get(Batch, batch_id)
+        batch.reported = session.scalar(select(func.count()).select_from(Report).where(
+            Report.batch_id == batch_id, Report.error.is_(None)))
+        finished = session.scalar(select(func.count()).select_from(Report).where(Report.batch_id == batch_id))
+        total = batch.reports_total
+    if finished >= total:
+        ctx.enqueue(FINALIZE, (batch_id,))
+
+
+# --- finalize -------------------------------------------------------------------------
+
+
+def finalize(ctx: PipelineContext, batch_id: str) -> None:
+    """Counters, batch summary report, patients' latest risk, the hospital's daily summary."""
+    with session_scope(ctx.database_url) as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.status in (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS):
+            return
+        errors = finalize_counts(session, batch)
+        refresh_patients(session, batch_id)
+        refresh_daily_summary(session, batch.hospital_id, batch.created_at.date())
+    summary_key = _store_summary(ctx, batch_id) if ctx.reports_enabled else None
+    with session_scope(ctx.database_url) as session:
+        batch = session.get(Batch, batch_id)
+        batch.summary_key = summary_key
+        batch.status = BatchStatus.COMPLETE_WITH_ERRORS if errors else BatchStatus.COMPLETE
+        batch.error = "\n".join(filter(None, [batch.error, *errors])) or None
+        batch.finished_at = _now()
+
+
+def _store_summary(ctx: PipelineContext, batch_id: str) -> str | None:
+    from screening.reports.context import build_batch_summary_context
+    from screening.reports.render import store_batch_summary
+
+    with session_scope(ctx.database_url) as session:
+        summary = build_batch_summary_context(session, batch_id)
+    keys = store_batch_summary(ctx.store, summary, ctx.renderer)
+    return keys[0] if isinstance(keys, tuple) else keys
+
+
+STEPS: dict[str, Callable[..., None]] = {
+    INGEST: ingest, SCREEN_CHUNK: screen_chunk, RENDER_REPORT: render_report, FINALIZE: finalize,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

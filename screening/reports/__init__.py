@@ -1,0 +1,1 @@
+"""Screening reports: context from the database, clinical wording, HTML/PDF/CSV rendering."""

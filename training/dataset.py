@@ -1,0 +1,95 @@
+"""``tf.data`` input pipelines built on THE preprocessing of ``screening.imaging``.
+
+Each image goes through ``decode_image`` + ``preprocess`` (the exact functions
+the inference workers use) inside ``tf.numpy_function``, in parallel
+(``num_parallel_calls=AUTOTUNE``, order kept so runs are reproducible). The
+decoded set is cached in memory when it is small enough, then shuffled,
+batched, augmented (training only) and prefetched.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from screening.imaging import PreprocessParams, decode_image, preprocess
+from screening.model import encode_tabular_batch
+from training.manifest import Manifest
+
+# Cache decoded inputs in RAM below this size (float32 s*s*3 per image); above it,
+# decode every epoch rather than risk swapping the machine.
+CACHE_LIMIT_BYTES = 2 * 1024**3
+
+
+def load_model_input(path: str, params: PreprocessParams) -> np.ndarray:
+    """One image file -> float32 (s, s, 3) in [0, 255], via the shared preprocessing."""
+    with open(path, "rb") as fh:
+        decoded = decode_image(fh.read(), filename=path)
+    return preprocess(decoded.pixels, **params.to_dict()).model_input
+
+
+def tabular_inputs(manifest: Manifest) -> np.ndarray:
+    """(N, 2) age/sex encoding shared with inference (``encode_tabular``)."""
+    return encode_tabular_batch([r.age_months for r in manifest.rows], [r.sex for r in manifest.rows])
+
+
+def one_hot_labels(manifest: Manifest, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[manifest.labels()]
+
+
+def estimated_bytes(n_images: int, size: int) -> int:
+    return n_images * size * size * 3 * 4
+
+
+def augmenter(seed: int) -> keras.Sequential:
+    """Random horizontal flip (left/right hand), brightness and contrast on [0, 255] inputs."""
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomBrightness(0.1, value_range=(0.0, 255.0), seed=seed + 1),
+            layers.RandomContrast(0.15, value_range=(0.0, 255.0), seed=seed + 2),
+        ],
+        name="augment",
+    )
+
+
+def make_dataset(
+    manifest: Manifest,
+    params: PreprocessParams,
+    num_classes: int,
+    batch_size: int,
+    training: bool,
+    seed: int = 42,
+) -> tf.data.Dataset:
+    """Batches of ``({"image", "tabular"}, one_hot)`` for ``model.fit`` / ``predict``.
+
+    Training batches are shuffled (seeded, reshuffled each epoch) and augmented.
+    """
+    paths = [str(r.path) for r in manifest.rows]
+    size = params.size
+
+    def load(path: tf.Tensor) -> tf.Tensor:
+        image = tf.numpy_function(lambda p: load_model_input(p.decode(), params), [path], tf.float32)
+        image.set_shape((size, size, 3))
+        return image
+
+    images = tf.data.Dataset.from_tensor_slices(paths).map(
+        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    rest = tf.data.Dataset.from_tensor_slices((tabular_inputs(manifest), one_hot_labels(manifest, num_classes)))
+    data = tf.data.Dataset.zip((images, rest)).map(lambda image, tl: ({"image": image, "tabular": tl[0]}, tl[1]))
+    if estimated_bytes(len(paths), size) <= CACHE_LIMIT_BYTES:
+        data = data.cache()
+    if training:
+        data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    data = data.batch(batch_size)
+    if training:
+        augment = augmenter(seed)
+        data = data.map(
+            lambda x, y: ({"image": tf.clip_by_value(augment(x["image"], training=True), 0.0, 255.0),
+                           "tabular": x["tabular"]}, y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return data.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,62 @@
+"""The Celery application: broker, queues and delivery guarantees, from the settings.
+
+With ``OSTEO_REDIS_URL`` set, Redis is the broker. Without it (the embedded
+default) Celery's filesystem transport under ``var/broker`` carries the tasks,
+so a web process and a worker on one machine need no server at all.
+
+Delivery: ``acks_late`` + ``reject_on_worker_lost`` + prefetch 1, so a task whose
+worker dies is delivered again (the pipeline's steps are idempotent), and a
+worker never hoards tasks it has not started.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery
+
+from screening.config import Settings, load_settings
+from screening.pipeline import QUEUES
+
+
+def broker_options(settings: Settings) -> tuple[str, dict]:
+    if settings.redis_url:
+        return settings.redis_url, {"visibility_timeout": settings.broker_visibility_timeout}
+    folder = Path(settings.var_dir).resolve() / "broker"
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    settings = settings or load_settings()
+    broker, transport_options = broker_options(settings)
+    app = Celery("osteo", broker=broker, include=["worker.tasks"])
+    app.conf.update(
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,  # progress lives in the database, not in a result backend
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_routes={name: {"queue": queue} for name, queue in QUEUES.items()},
+        task_default_queue="ingest",
+        task_serializer="json",
+        accept_content=["json"],
+        worker_hijack_root_logger=False,
+    )
+    app.conf.osteo_settings = settings
+    return app
+
+
+app = create_app()
+
+
+def enqueue(name: str, args: tuple) -> None:
+    """Send a pipeline step by its stable name (the web never imports the task code)."""
+    app.send_task(name, args=list(args), queue=QUEUES[name])
