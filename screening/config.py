@@ -82,6 +82,8 @@ class Settings:
     # Seconds before Redis hands an unacknowledged task (its worker died) to another worker;
     # must exceed the longest task.
     broker_visibility_timeout: int = 3600
+    # Render per-patient and batch reports (off for screening-only throughput runs).
+    reports_enabled: bool = True
     # Base URL of the web app, used in links and local signed download URLs.
     public_base_url: str = "http://127.0.0.1:5000"
     # Production refuses the development secrets when this is true.
@@ -105,6 +107,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "max_compression_ratio": _parse_int,
     "broker_visibility_timeout": _parse_int,
     "production": _parse_bool,
+    "reports_enabled": _parse_bool,
 }
 
 

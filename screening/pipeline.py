@@ -106,30 +106,29 @@ def accept_upload(session: Session, store: ObjectStore, hospital: Hospital, stre
 
 
 def ingest(ctx: PipelineContext, batch_id: str) -> None:
-    """Read the archive, judge and store every file, then enqueue screening chunks."""
+    """Read the archive, judge and store every file, enqueueing screening chunks as they fill.
+
+    Chunks start while the rest of the archive is still being read, so ingest and
+    inference overlap. A redelivered ingest keeps the rows of the killed attempt
+    and re-enqueues only chunks of images still lacking a prediction.
+    """
     with session_scope(ctx.database_url) as session:
         batch = session.get(Batch, batch_id)
         if batch is None or batch.status not in (BatchStatus.QUEUED, BatchStatus.INGESTING):
             return  # already ingested (a redelivered task) or unknown
         batch.status = BatchStatus.INGESTING
         batch.started_at = batch.started_at or _now()
-        # A previous attempt killed mid-way left partial rows: start the batch's files afresh.
-        session.execute(delete(Image).where(Image.batch_id == batch_id))
+        archive_key = batch.archive_key
     with tempfile.TemporaryDirectory(prefix="osteo-ingest-") as tmp:
         path = Path(tmp) / "archive"
-        with ctx.store.open(_archive_key(ctx, batch_id)) as source, open(path, "wb") as target:
+        with ctx.store.open(archive_key) as source, open(path, "wb") as target:
             shutil.copyfileobj(source, target, 1024 * 1024)
         try:
             _ingest_file(ctx, batch_id, path)
         except ArchiveError as exc:
             _fail_batch(ctx, batch_id, f"the upload is not a readable archive: {exc}")
             return
-    _enqueue_chunks(ctx, batch_id)
-
-
-def _archive_key(ctx: PipelineContext, batch_id: str) -> str:
-    with session_scope(ctx.database_url) as session:
-        return session.get(Batch, batch_id).archive_key
+    _advance_if_screened(ctx, batch_id)
 
 
 def _limits(settings: Settings) -> ArchiveLimits:
@@ -138,40 +137,53 @@ def _limits(settings: Settings) -> ArchiveLimits:
                          max_compression_ratio=settings.max_compression_ratio)
 
 
+class _ChunkPlanner:
+    """Collects screenable image ids; each full chunk is committed, then enqueued."""
+
+    def __init__(self, ctx: PipelineContext, session: Session, batch: Batch) -> None:
+        self.ctx, self.session, self.batch = ctx, session, batch
+        self.pending: list[int] = []
+        self.batch.chunks_total = 0
+
+    def add(self, image_id: int) -> None:
+        self.pending.append(image_id)
+        if len(self.pending) >= self.ctx.settings.chunk_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        chunk, self.pending = self.pending, []
+        self.batch.chunks_total += 1
+        recount_ingest(self.session, self.batch)
+        self.session.commit()  # the rows the chunk reads exist before the task does
+        self.ctx.enqueue(SCREEN_CHUNK, (self.batch.id, chunk))
+
+
 def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:
     limits = _limits(ctx.settings)
     manifest = find_manifest(path, limits)
     with session_scope(ctx.database_url) as session:
         batch = session.get(Batch, batch_id)
         state = IngestState(batch=batch, hospital=session.get(Hospital, batch.hospital_id), manifest=manifest)
+        earlier = {img.filename: img for img in session.scalars(select(Image).where(Image.batch_id == batch_id))}
+        predicted = set(session.scalars(select(Prediction.image_id).where(Prediction.batch_id == batch_id)))
+        state.seen.update({img.sha256: img.id for img in earlier.values() if img.sha256 and img.quality in SCREENABLE})
+        planner = _ChunkPlanner(ctx, session, batch)
         names: set[str] = set()
-        for count, item in enumerate(iter_archive(path, limits), start=1):
-            image = ingest_item(session, ctx.store, ctx.settings.pseudonym_secret, state, item)
-            if image is not None:
-                names.add(image.filename)
-            if count % 50 == 0:  # progress an API client can poll
-                batch.files_total = len(names)
-                session.commit()
+        for item in iter_archive(path, limits):
+            image = earlier.get(item.name) or ingest_item(session, ctx.store, ctx.settings.pseudonym_secret, state, item)
+            if image is None:
+                continue
+            names.add(image.filename)
+            if image.quality in SCREENABLE and image.id not in predicted:
+                planner.add(image.id)
+        planner.flush()
         missing = sorted(set(manifest.rows) - names - {n.rsplit("/", 1)[-1] for n in names})
         problems = manifest.problems + [f"manifest names a missing file: {name}" for name in missing]
         batch.error = "\n".join(problems) or None
         recount_ingest(session, batch)
-
-
-def _enqueue_chunks(ctx: PipelineContext, batch_id: str) -> None:
-    """Commit the chunk plan and the status first, then enqueue (never the other way round)."""
-    with session_scope(ctx.database_url) as session:
-        ids = list(session.scalars(select(Image.id).where(Image.batch_id == batch_id, Image.quality.in_(SCREENABLE))
-                                   .order_by(Image.id)))
-        size = ctx.settings.chunk_size
-        chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
-        batch = session.get(Batch, batch_id)
-        batch.chunks_total = len(chunks)
         batch.status = BatchStatus.SCREENING
-    for chunk in chunks:
-        ctx.enqueue(SCREEN_CHUNK, (batch_id, chunk))
-    if not chunks:
-        _advance_to_reports(ctx, batch_id)
 
 
 def _fail_batch(ctx: PipelineContext, batch_id: str, message: str) -> None:
@@ -319,11 +331,11 @@ def _patients_with_results(session: Session, batch_id: str) -> list[int]:
 
 def render_report(ctx: PipelineContext, patient_id: int, batch_id: str) -> None:
     """Render and store one patient's report; a failure is recorded, not raised."""
-    from screening.reports.context import build_patient_context
-    from screening.reports.render import store_patient_report
-
     values: dict = {"html_key": None, "pdf_key": None, "error": None}
     try:
+        from screening.reports.context import build_patient_context
+        from screening.reports.render import store_patient_report
+
         with session_scope(ctx.database_url) as session:
             report_ctx = build_patient_context(session, ctx.store, patient_id, batch_id)
             values["model_version_id"] = session.get(Batch, batch_id).model_version_id

@@ -37,7 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.who import WHO_CLASSES, who_class
+from training.who import who_class, who_class_index
 
 # Default class balance of a generated set (normal, osteopenia, osteoporosis).
 DEFAULT_CLASS_BALANCE: tuple[float, float, float] = (0.70, 0.21, 0.09)
@@ -129,10 +129,10 @@ def sample_patient(
     *conditioned* on that class by rejection, so the balance is met while older
     women still dominate the low-density classes.
     """
-    target = WHO_CLASSES[rng.choice(3, p=np.asarray(class_balance) / sum(class_balance))]
+    target = rng.choice(3, p=np.asarray(class_balance) / sum(class_balance))
     while True:
         age, female, t_score = _draw_demographics(rng, 256)
-        hits = np.flatnonzero([who_class(t) == target for t in t_score])
+        hits = np.flatnonzero(who_class_index(t_score) == target)
         if hits.size:
             k = hits[0]
             break
@@ -142,8 +142,8 @@ def sample_patient(
         age_years=float(round(age[k], 1)),
         sex="F" if female[k] else "M",
         t_score=t,
-        cortical_index=float(np.clip(0.50 + 0.07 * t + rng.normal(0.0, 0.015), 0.12, 0.70)),
-        trabecular_density=float(np.clip(0.85 + 0.12 * t + rng.normal(0.0, 0.03), 0.15, 1.2)),
+        cortical_index=float(np.clip(0.52 + 0.085 * t + rng.normal(0.0, 0.012), 0.12, 0.70)),
+        trabecular_density=float(np.clip(0.8 + 0.16 * t + rng.normal(0.0, 0.03), 0.1, 1.2)),
         hand_scale=float(rng.uniform(1.02, 1.14) * (1.0 if female[k] else 1.04)),
         finger_spread_deg=float(rng.uniform(-3.0, 6.0)),
         finger_length=float(rng.uniform(0.92, 1.08)),
@@ -198,6 +198,8 @@ _FOREARM = (  # proximal end, distal end, radius
     ((0.585, 1.12), (0.578, 0.805), 0.032),  # ulna
 )
 _JOINT_GAP = 0.013
+# Bones are drawn ~25% wider than anatomy so cortices stay a few pixels thick at 128 px.
+BONE_WIDTH_SCALE = 1.25
 
 
 def _unit(angle_deg: float) -> np.ndarray:
@@ -350,7 +352,7 @@ def _add_bone(attenuation: np.ndarray, texture: np.ndarray, bone: Bone, density:
     outer_chord = 2.0 * np.sqrt(np.maximum(outer**2 - dist2, 0.0))
     inner_chord = 2.0 * np.sqrt(np.maximum(inner**2 - dist2, 0.0))
     region = (slice(y_lo, y_hi), slice(x_lo, x_hi))
-    mu = (0.85 * (outer_chord - inner_chord) + 0.2 * density * texture[region] * inner_chord) / unit
+    mu = (1.0 * (outer_chord - inner_chord) + 0.45 * density * texture[region] * inner_chord) / unit
     attenuation[region] += mu
 
 
@@ -391,6 +393,7 @@ def render_phantom(patient: Patient, image_number: int, size: int, rng: np.rando
     """One radiograph-like image of ``patient`` as float32 in [0, 1], bone bright."""
     acq = draw_acquisition(rng, image_number)
     to_pixels, unit = _placement(patient, acq, size)
+    unit *= BONE_WIDTH_SCALE
     bones = [
         Bone(tuple(to_pixels(p0)), tuple(to_pixels(p1)), radius * unit, ci)
         for p0, p1, radius, ci in hand_bones_unit(patient)

@@ -29,7 +29,8 @@ def context() -> pipeline.PipelineContext:
     """One pipeline context per worker process (the model inside it loads on first use)."""
     settings = app.conf.osteo_settings
     return pipeline.PipelineContext(settings=settings, store=open_store(settings), enqueue=enqueue,
-                                    load_predictor=lambda: load_active_predictor(settings))
+                                    load_predictor=lambda: load_active_predictor(settings),
+                                    reports_enabled=settings.reports_enabled)
 
 
 @app.task(name=pipeline.INGEST, soft_time_limit=3300, time_limit=3600, **COMMON)

@@ -119,9 +119,9 @@ def set_backbone_trainable(model: keras.Model, trainable: bool, top_layers: int 
     net.trainable = trainable
     if not trainable:
         return
-    chosen = net.layers if top_layers is None else net.layers[-top_layers:] if top_layers else []
-    for layer in net.layers:
-        layer.trainable = layer in chosen and not isinstance(layer, layers.BatchNormalization)
+    first = 0 if top_layers is None else max(len(net.layers) - top_layers, 0)
+    for index, layer in enumerate(net.layers):
+        layer.trainable = index >= first and not isinstance(layer, layers.BatchNormalization)
 
 
 def available_backbones() -> list[str]:

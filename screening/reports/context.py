@@ -317,9 +317,11 @@ def build_patient_context(
 ) -> PatientReportContext:
     """Read one patient's results in one batch (pictures from ``store``) into a report context."""
     patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise ReportDataError(f"no patient {patient_id}")
     batch = session.get(Batch, batch_id)
-    if patient is None or batch is None:
-        raise ReportDataError(f"no patient {patient_id} or no batch {batch_id!r}")
+    if batch is None:
+        raise ReportDataError(f"no batch {batch_id!r}")
     images = list(session.scalars(
         select(Image).where(Image.batch_id == batch_id, Image.patient_id == patient_id).order_by(Image.id)
     ))

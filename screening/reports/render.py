@@ -2,10 +2,9 @@
 
 HTML is self-contained (inline CSS, images as data: URIs, no links to fetch) so a
 report opens offline and cannot leak a request. PDFs are made by WeasyPrint from
-the same templates. :class:`ReportRenderer` holds what can be shared between
-reports (the Jinja environment, the font configuration, the stylesheet) and feeds
-WeasyPrint print-sized JPEG pictures; see ``bench/reports.py`` for what each choice
-buys and ``render_pdf`` for the options.
+the same templates. :class:`ReportRenderer` makes them fast (shared font
+configuration and stylesheet, print-sized JPEG pictures, small bundled fonts
+embedded whole); ``bench/reports.py`` measures it against naive WeasyPrint use.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Protocol
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -32,12 +32,13 @@ from screening.reports.context import (
     PriorScreening,
 )
 
-# Pictures are printed about 85 mm wide; 560 px is ~170 dpi there, sharper than the
-# printers reports go to, and far fewer pixels than a stored full-size PNG.
-PRINT_MAX_SIDE = 560
+# Pictures print in a 56 x 55 mm box; 480 px is ~220 dpi there, as sharp as office
+# printers go, and far fewer pixels than a stored full-size PNG.
+PRINT_MAX_SIDE = 480
 PRINT_JPEG_QUALITY = 88
 # On screen a report may be zoomed, so the HTML keeps more pixels (and lossless PNG).
 SCREEN_MAX_SIDE = 1024
+FONT_FACES = (("DejaVuSans-Latin.ttf", "normal"), ("DejaVuSans-Bold-Latin.ttf", "bold"))
 CSV_COLUMNS = ("rank", "pseudonym", "age", "sex", "result", "p_osteoporosis")
 TREND_COLOURS = {"normal": "#2e7d32", "osteopenia": "#d9822b", "osteoporosis": "#b71c1c"}
 
@@ -148,20 +149,34 @@ def _trend(ctx: PatientReportContext) -> _Trend | None:
     )
 
 
+def _picture(data: bytes | None, note: str, encode: ImageEncoder) -> tuple[str | None, str]:
+    """(data URI, note): a stored picture that cannot be decoded is reported, not fatal."""
+    if data is None:
+        return None, note
+    try:
+        return encode(data), ""
+    except ValueError:
+        return None, "image could not be read"
+
+
 def _image_view(result: ImageResult, encode: ImageEncoder) -> dict[str, Any]:
+    clahe_uri, clahe_note = _picture(result.clahe_png, result.clahe_note, encode)
+    overlay_uri, overlay_note = _picture(result.overlay_png, result.overlay_note, encode)
     return {
         "result": result,
         "label": CLASS_LABELS[result.predicted_class] if result.predicted_class else "",
-        "clahe_uri": encode(result.clahe_png) if result.clahe_png else None,
-        "overlay_uri": encode(result.overlay_png) if result.overlay_png else None,
+        "clahe_uri": clahe_uri,
+        "clahe_note": clahe_note,
+        "overlay_uri": overlay_uri,
+        "overlay_note": overlay_note,
         "bars": _bars(result.probabilities),
     }
 
 
-def _common() -> dict[str, Any]:
+def _common(inline_css: bool) -> dict[str, Any]:
     return {
         # Our own file, not user data; escaping it would corrupt quotes inside <style>.
-        "css": Markup(stylesheet()),
+        "css": Markup(stylesheet()) if inline_css else None,
         "disclaimer": clinical.DISCLAIMER,
         "demo_notice": clinical.DEMO_MODEL_NOTICE,
         "statements": clinical.standing_statements(),
@@ -169,7 +184,7 @@ def _common() -> dict[str, Any]:
     }
 
 
-def _patient_html(ctx: PatientReportContext, encode: ImageEncoder) -> str:
+def _patient_html(ctx: PatientReportContext, encode: ImageEncoder, inline_css: bool = True) -> str:
     overall = ctx.overall
     return _environment().get_template("patient_report.html").render(
         ctx=ctx,
@@ -181,7 +196,7 @@ def _patient_html(ctx: PatientReportContext, encode: ImageEncoder) -> str:
         category_definitions=[clinical.CATEGORY_DEFINITIONS[risk] for risk in RiskClass],
         images=[_image_view(result, encode) for result in ctx.images],
         trend=_trend(ctx),
-        **_common(),
+        **_common(inline_css),
     )
 
 
@@ -190,13 +205,13 @@ def render_patient_html(ctx: PatientReportContext) -> str:
     return _patient_html(ctx, screen_image_uri)
 
 
-def render_batch_summary_html(ctx: BatchSummaryContext) -> str:
+def render_batch_summary_html(ctx: BatchSummaryContext, inline_css: bool = True) -> str:
     total = max(1, ctx.patients_screened)
     counts = [(CLASS_LABELS[risk], ctx.class_counts.get(risk, 0), f"{100 * ctx.class_counts.get(risk, 0) / total:.0f}%")
               for risk in RiskClass]
     referrals = [{"entry": entry, "label": CLASS_LABELS[entry.predicted_class]} for entry in ctx.referrals]
     return _environment().get_template("batch_summary.html").render(
-        ctx=ctx, counts=counts, referrals=referrals, **_common()
+        ctx=ctx, counts=counts, referrals=referrals, **_common(inline_css)
     )
 
 
@@ -209,3 +224,134 @@ def batch_summary_csv(ctx: BatchSummaryContext) -> bytes:
         writer.writerow([rank, entry.pseudonym, entry.age_text, entry.sex_text,
                          entry.predicted_class.value, f"{entry.p_osteoporosis:.4f}"])
     return out.getvalue().encode("utf-8")
+
+
+# -- PDF -----------------------------------------------------------------------------
+
+
+def _bundled_coverage() -> frozenset[str]:
+    """Characters every bundled face can draw (plus the whitespace HTML carries but never draws)."""
+    from fontTools.ttLib import TTFont
+
+    directory = resources.files("screening.reports") / "fonts"
+    covered: set[int] | None = None
+    for filename, _weight in FONT_FACES:
+        with TTFont(str(directory / filename), lazy=True) as font:
+            codepoints = set(font.getBestCmap())
+        covered = codepoints if covered is None else covered & codepoints
+    return frozenset(map(chr, covered or ())) | frozenset("\n\r\t\f")
+
+
+def _font_faces_css() -> str:
+    """@font-face rules for the bundled fonts; only the PDF renderer sees them (file URLs)."""
+    directory = resources.files("screening.reports") / "fonts"
+    rules = []
+    for filename, weight in FONT_FACES:
+        uri = Path(str(directory / filename)).resolve().as_uri()
+        rules.append(f'@font-face {{ font-family: "Report Sans"; src: url("{uri}"); font-weight: {weight}; }}')
+    return "\n".join(rules)
+
+
+class ReportRenderer:
+    """Renders many reports in one process, sharing what WeasyPrint would otherwise redo.
+
+    Shared: the font configuration (the bundled fonts are loaded once), and the parsed
+    report stylesheet (print HTML is rendered without its inline copy). Per report:
+    pictures go in as print-sized JPEGs, which WeasyPrint embeds without re-encoding,
+    and the small bundled fonts are embedded whole (``full_fonts``) instead of being
+    subset, which was the largest cost of naive rendering. When a report holds a
+    character the bundled fonts lack (a hospital name in another script), a system
+    font takes over for it and that report is subset as usual, so no large font is
+    ever embedded whole. Use one instance per process or thread.
+    """
+
+    def __init__(self) -> None:
+        # Imported here: WeasyPrint is the optional "reports" extra, and HTML rendering
+        # (e.g. a web preview) must work without it.
+        from weasyprint import CSS, HTML
+        from weasyprint.text.fonts import FontConfiguration
+
+        self._html = HTML
+        self._font_config = FontConfiguration()
+        faces = _font_faces_css()
+        self._fonts_css = CSS(string=faces, font_config=self._font_config)
+        self._report_css = CSS(string=faces + "\n" + stylesheet(), font_config=self._font_config)
+        self._coverage = _bundled_coverage()
+
+    def _write(self, html: str, stylesheet: Any) -> bytes:
+        full_fonts = set(html) <= self._coverage
+        return self._html(string=html).write_pdf(
+            stylesheets=[stylesheet], font_config=self._font_config, full_fonts=full_fonts
+        )
+
+    def pdf_from_html(self, html: str) -> bytes:
+        """PDF of a self-contained report page (one with its stylesheet inline)."""
+        return self._write(html, self._fonts_css)
+
+    def patient_pdf(self, ctx: PatientReportContext) -> bytes:
+        """The patient report PDF, with print-sized pictures."""
+        return self._write(_patient_html(ctx, print_image_uri, inline_css=False), self._report_css)
+
+    def patient(self, ctx: PatientReportContext) -> tuple[str, bytes]:
+        """(HTML, PDF) of a patient report."""
+        return render_patient_html(ctx), self.patient_pdf(ctx)
+
+    def batch_summary(self, ctx: BatchSummaryContext) -> tuple[str, bytes, bytes]:
+        """(HTML, PDF, CSV) of a batch summary."""
+        pdf = self._write(render_batch_summary_html(ctx, inline_css=False), self._report_css)
+        return render_batch_summary_html(ctx), pdf, batch_summary_csv(ctx)
+
+
+@lru_cache(maxsize=1)
+def default_renderer() -> ReportRenderer:
+    """The process-wide renderer used by the module-level functions."""
+    return ReportRenderer()
+
+
+def render_patient_pdf(html: str) -> bytes:
+    """PDF of an HTML patient report from :func:`render_patient_html`."""
+    return default_renderer().pdf_from_html(html)
+
+
+def render_batch_summary(ctx: BatchSummaryContext) -> tuple[str, bytes, bytes]:
+    """(HTML, PDF, CSV) of a batch summary."""
+    return default_renderer().batch_summary(ctx)
+
+
+# -- storing -------------------------------------------------------------------------
+
+
+class WritableStore(Protocol):
+    """The part of :class:`screening.storage.ObjectStore` that storing reports needs."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
+
+
+def patient_report_keys(hospital_code: str, pseudonym: str, batch_id: str) -> tuple[str, str]:
+    """Stable keys, so re-rendering a report (a retried task) replaces it instead of adding one."""
+    base = f"reports/{hospital_code}/{pseudonym}/{batch_id}"
+    return f"{base}.html", f"{base}.pdf"
+
+
+def batch_summary_keys(hospital_code: str, batch_id: str) -> tuple[str, str, str]:
+    base = f"reports/{hospital_code}/batches/{batch_id}/summary"
+    return f"{base}.html", f"{base}.pdf", f"{base}.csv"
+
+
+def store_patient_report(store: WritableStore, ctx: PatientReportContext, renderer: ReportRenderer) -> tuple[str, str]:
+    """Render the patient report and store it; returns (html_key, pdf_key)."""
+    html, pdf = renderer.patient(ctx)
+    html_key, pdf_key = patient_report_keys(ctx.hospital_code, ctx.pseudonym, ctx.batch_id)
+    store.put_bytes(pdf_key, pdf, "application/pdf")
+    store.put_bytes(html_key, html.encode("utf-8"), "text/html; charset=utf-8")
+    return html_key, pdf_key
+
+
+def store_batch_summary(store: WritableStore, ctx: BatchSummaryContext, renderer: ReportRenderer) -> tuple[str, str, str]:
+    """Render the batch summary and store it; returns (html_key, pdf_key, csv_key)."""
+    html, pdf, table = renderer.batch_summary(ctx)
+    html_key, pdf_key, csv_key = batch_summary_keys(ctx.hospital_code, ctx.batch_id)
+    store.put_bytes(pdf_key, pdf, "application/pdf")
+    store.put_bytes(csv_key, table, "text/csv; charset=utf-8")
+    store.put_bytes(html_key, html.encode("utf-8"), "text/html; charset=utf-8")
+    return html_key, pdf_key, csv_key

@@ -201,3 +201,17 @@ def test_dicom_without_preamble_is_recognised(synth):
     bare = buffer.getvalue()
     assert bare[128:132] != b"DICM"
     np.testing.assert_array_equal(decode_image(bare).pixels, decode_image(full).pixels)
+
+
+def test_colour_dicom_secondary_capture_is_gray_with_colour_recorded():
+    ds = pydicom.dataset.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.SOPClassUID = pydicom.uid.SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    rows, cols = np.mgrid[0:64, 0:64]
+    ds.set_pixel_data(np.stack([rows * 4, 255 - cols * 4, rows * 2], axis=2).astype(np.uint8), "RGB", 8)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    decoded = decode_image(buffer.getvalue())
+    assert decoded.pixels.shape == (64, 64) and decoded.was_color and decoded.colorfulness > 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -58,9 +59,8 @@ def test_same_seed_same_pixels_other_seed_other_pixels():
 
 def test_lower_cortical_index_gives_darker_bones_at_the_same_exposure():
     spec = plan_dataset(1, seed=0)[0]
-    fields = spec.patient.__dict__
-    dense = spec.patient.__class__(**{**fields, "cortical_index": 0.55, "trabecular_density": 1.0})
-    thin = spec.patient.__class__(**{**fields, "cortical_index": 0.28, "trabecular_density": 0.4})
+    dense = replace(spec.patient, cortical_index=0.55, trabecular_density=1.0)
+    thin = replace(spec.patient, cortical_index=0.28, trabecular_density=0.4)
     img_dense = render_phantom(dense, 0, 256, np.random.default_rng(1))
     img_thin = render_phantom(thin, 0, 256, np.random.default_rng(1))
     bone = img_dense > np.percentile(img_dense, 90)

@@ -27,7 +27,7 @@ def phantoms(tmp_path_factory):
 def trained(phantoms, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "bundle"
     args = ["train", str(phantoms), "--out", str(out), "--backbone", "compact", "--size", "64",
-            "--epochs-head", "1", "--epochs-finetune", "1", "--lr-finetune", "1e-3", "--batch-size", "16",
+            "--epochs-head", "1", "--epochs-finetune", "1", "--lr-finetune", "1e-3", "--bn-momentum", "0.9", "--batch-size", "16",
             "--checkpoint-dir", str(out.parent / "ckpt"), "--quiet"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output

@@ -1,0 +1,277 @@
+"""Read-side queries for the dashboards and the API.
+
+Every function takes ``hospital_ids``: the set of hospitals the caller may see,
+or ``None`` for all of them. Who may see what is decided by the web layer
+(``web/authz.py``); this module only applies the set, so a query can never
+forget the scope. Aggregates read the small per-day summary table, never the
+predictions, so dashboards stay fast at millions of screenings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, select, true
+from sqlalchemy.orm import Session
+
+from screening.db.models import (
+    Batch, DailyHospitalSummary, Hospital, Image, ModelVersion, Patient, Prediction, Report,
+)
+
+HospitalIds = Collection[int] | None
+LEVELS = ("hospital", "district", "region")
+
+
+def in_scope(column: Any, hospital_ids: HospitalIds) -> ColumnElement[bool]:
+    """SQL condition restricting ``column`` (a hospital id column) to ``hospital_ids``."""
+    if hospital_ids is None:
+        return true()
+    return column.in_(list(hospital_ids)) if hospital_ids else literal(False)
+
+
+def active_model_version(session: Session) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True)).limit(1))
+
+
+def model_versions_by_id(session: Session, ids: Collection[str]) -> dict[str, ModelVersion]:
+    wanted = [i for i in set(ids) if i]
+    if not wanted:
+        return {}
+    return {mv.id: mv for mv in session.scalars(select(ModelVersion).where(ModelVersion.id.in_(wanted)))}
+
+
+# --- batches ----------------------------------------------------------------------------
+
+
+def list_batches(session: Session, hospital_ids: HospitalIds, limit: int, offset: int,
+                 hospital_id: int | None = None, status: str | None = None) -> tuple[list[Batch], int]:
+    """Newest batches first, with the total count for pagination."""
+    query = select(Batch).where(in_scope(Batch.hospital_id, hospital_ids))
+    if hospital_id is not None:
+        query = query.where(Batch.hospital_id == hospital_id)
+    if status:
+        query = query.where(Batch.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Batch.created_at.desc(), Batch.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def get_batch(session: Session, hospital_ids: HospitalIds, batch_id: str) -> Batch | None:
+    return session.scalar(select(Batch).where(Batch.id == batch_id, in_scope(Batch.hospital_id, hospital_ids)))
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One file of a batch: its quality verdict and, if screened, the prediction."""
+
+    image: Image
+    prediction: Prediction | None
+    patient: Patient | None
+
+
+def _results_query(batch: Batch) -> Select:
+    # One prediction per image: the batch's model version (re-screens with other models stay out).
+    prediction_join = (Prediction.image_id == Image.id) & (Prediction.model_version_id == batch.model_version_id)
+    return (select(Image, Prediction, Patient)
+            .outerjoin(Prediction, prediction_join)
+            .outerjoin(Patient, Patient.id == Image.patient_id)
+            .where(Image.batch_id == batch.id))
+
+
+def batch_results(session: Session, batch: Batch, limit: int | None, offset: int = 0,
+                  only: str | None = None) -> tuple[list[ResultRow], int]:
+    """The batch's files in filename order; ``only`` is 'referred' or 'rejected' to filter."""
+    query = _results_query(batch)
+    if only == "referred":
+        query = query.where(Prediction.referred.is_(True))
+    elif only == "rejected":
+        query = query.where(Image.quality.in_(("rejected", "duplicate")))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(Image.filename, Image.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [ResultRow(image, prediction, patient) for image, prediction, patient in session.execute(query)], total
+
+
+def batch_reports(session: Session, batch_id: str) -> dict[int, Report]:
+    """The batch's reports keyed by patient id."""
+    return {r.patient_id: r for r in session.scalars(select(Report).where(Report.batch_id == batch_id))}
+
+
+# --- patients ---------------------------------------------------------------------------
+
+
+def find_patient(session: Session, hospital_ids: HospitalIds, pseudonym: str) -> Patient | None:
+    return session.scalar(select(Patient).where(Patient.pseudonym == pseudonym,
+                                                in_scope(Patient.hospital_id, hospital_ids)).limit(1))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    prediction: Prediction
+    image: Image
+    batch: Batch
+    report: Report | None
+
+
+def patient_history(session: Session, patient: Patient) -> list[HistoryEntry]:
+    """Every prediction of the patient, oldest first, with the image, batch and that batch's report."""
+    rows = session.execute(
+        select(Prediction, Image, Batch, Report)
+        .join(Image, Image.id == Prediction.image_id)
+        .join(Batch, Batch.id == Prediction.batch_id)
+        .outerjoin(Report, (Report.batch_id == Prediction.batch_id) & (Report.patient_id == patient.id))
+        .where(Prediction.patient_id == patient.id)
+        .order_by(Prediction.created_at, Prediction.id))
+    return [HistoryEntry(*row) for row in rows]
+
+
+def list_patients(session: Session, hospital_ids: HospitalIds, limit: int, offset: int,
+                  referred_only: bool = False) -> tuple[list[Patient], int]:
+    query = select(Patient).where(in_scope(Patient.hospital_id, hospital_ids),
+                                  Patient.latest_screened_at.is_not(None))
+    if referred_only:
+        query = query.where(Patient.latest_referred.is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Patient.latest_screened_at.desc(), Patient.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+# --- summaries --------------------------------------------------------------------------
+
+
+@dataclass
+class SummaryGroup:
+    """Counts for one hospital, district or region over the selected days."""
+
+    key: str
+    label: str
+    district: str | None = None
+    region: str | None = None
+    hospital_id: int | None = None
+    hospitals: int = 0
+    files: int = 0
+    rejected: int = 0
+    screened: int = 0
+    normal: int = 0
+    osteopenia: int = 0
+    osteoporosis: int = 0
+    referred: int = 0
+
+    @property
+    def referral_rate(self) -> float | None:
+        return self.referred / self.screened if self.screened else None
+
+    @property
+    def rejection_rate(self) -> float | None:
+        return self.rejected / self.files if self.files else None
+
+    def distribution(self) -> dict[str, float | None]:
+        return {name: (getattr(self, name) / self.screened if self.screened else None)
+                for name in ("normal", "osteopenia", "osteoporosis")}
+
+
+@dataclass
+class Summary:
+    level: str
+    start: date | None
+    end: date | None
+    groups: list[SummaryGroup]
+    total: SummaryGroup
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    model_version_ids: list[str] = field(default_factory=list)
+
+
+_COUNTS = ("files", "rejected", "screened", "normal", "osteopenia", "osteoporosis", "referred")
+
+
+def _filtered_hospitals(hospital_ids: HospitalIds, district: str | None, region: str | None) -> Select:
+    query = select(Hospital.id).where(in_scope(Hospital.id, hospital_ids))
+    if district:
+        query = query.where(Hospital.district == district)
+    if region:
+        query = query.where(Hospital.region == region)
+    return query
+
+
+def _day_range(column: Any, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if start:
+        conditions.append(column >= start)
+    if end:
+        conditions.append(column <= end)
+    return conditions
+
+
+def summarize(session: Session, hospital_ids: HospitalIds, level: str, start: date | None = None,
+              end: date | None = None, district: str | None = None, region: str | None = None,
+              with_trend: bool = True) -> Summary:
+    """Screened counts, class distribution, referral and rejection rates per ``level`` group."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    hospitals = _filtered_hospitals(hospital_ids, district, region)
+    s = DailyHospitalSummary
+    sums = [func.coalesce(func.sum(getattr(s, name)), 0).label(name) for name in _COUNTS]
+    per_hospital = (select(s.hospital_id, *sums)
+                    .where(s.hospital_id.in_(hospitals), *_day_range(s.day, start, end))
+                    .group_by(s.hospital_id).subquery())
+    rows = session.execute(
+        select(Hospital.id, Hospital.code, Hospital.name, Hospital.district, Hospital.region,
+               *[func.coalesce(getattr(per_hospital.c, name), 0).label(name) for name in _COUNTS])
+        .outerjoin(per_hospital, per_hospital.c.hospital_id == Hospital.id)
+        .where(Hospital.id.in_(hospitals))
+        .order_by(Hospital.region, Hospital.district, Hospital.code)).all()
+    groups = _group(rows, level)
+    total = SummaryGroup(key="all", label="All visible hospitals", hospitals=len(rows))
+    for row in rows:
+        for name in _COUNTS:
+            setattr(total, name, getattr(total, name) + int(getattr(row, name)))
+    trend = _trend(session, hospitals, start, end) if with_trend else []
+    versions = _model_versions_in(session, hospitals, start, end)
+    return Summary(level, start, end, groups, total, trend, versions)
+
+
+def _group(rows: Sequence[Any], level: str) -> list[SummaryGroup]:
+    groups: dict[str, SummaryGroup] = {}
+    for row in rows:
+        if level == "hospital":
+            group = SummaryGroup(key=row.code, label=row.name, district=row.district, region=row.region,
+                                 hospital_id=row.id)
+            groups[row.code] = group
+        else:
+            key = row.district if level == "district" else row.region
+            group = groups.setdefault(key, SummaryGroup(
+                key=key, label=key, district=row.district if level == "district" else None, region=row.region))
+        group.hospitals += 1
+        for name in _COUNTS:
+            setattr(group, name, getattr(group, name) + int(getattr(row, name)))
+    return list(groups.values())
+
+
+def _trend(session: Session, hospitals: Select, start: date | None, end: date | None) -> list[dict[str, Any]]:
+    """Daily screened / referred / class counts over the scope, for the trend chart."""
+    s = DailyHospitalSummary
+    rows = session.execute(
+        select(s.day, *[func.sum(getattr(s, name)).label(name) for name in _COUNTS])
+        .where(s.hospital_id.in_(hospitals), *_day_range(s.day, start, end))
+        .group_by(s.day).order_by(s.day)).all()
+    return [{"day": row.day, **{name: int(getattr(row, name)) for name in _COUNTS}} for row in rows]
+
+
+def _model_versions_in(session: Session, hospitals: Select, start: date | None, end: date | None) -> list[str]:
+    """Model versions of the batches behind the figures (named in every result)."""
+    query = (select(Batch.model_version_id).where(Batch.hospital_id.in_(hospitals),
+                                                  Batch.model_version_id.is_not(None)).distinct())
+    if start:
+        query = query.where(Batch.created_at >= start)
+    if end:
+        query = query.where(Batch.created_at < end + timedelta(days=1))
+    return sorted(session.scalars(query))
+
+
+def hospitals_in_scope(session: Session, hospital_ids: HospitalIds) -> list[Hospital]:
+    return list(session.scalars(select(Hospital).where(in_scope(Hospital.id, hospital_ids))
+                                .order_by(Hospital.region, Hospital.district, Hospital.code)))

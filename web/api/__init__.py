@@ -1,0 +1,9 @@
+"""The JSON API, ``/api/v1``: uploads, batch status and results, patients, downloads, summaries."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+api = Blueprint("api", __name__)
+
+from web.api import batches, docs, downloads, patients, summary  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,146 @@
+"""Batches: upload, list, status, per-image results (JSON or CSV), summary document."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Response, g, request, send_file, url_for
+
+from screening import queries
+from screening.db.models import Batch, BatchStatus
+from screening.storage import ObjectNotFound
+from web.api import api
+from web.api.params import choice_param, page_json, page_params, respond
+from web.auth import api_login_required
+from web.authz import visible_hospital_ids
+from web.errors import Problem, bad_request, not_found
+from web.presenters import DISCLAIMER, batch_json, result_json
+from web.state import db, state
+from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
+
+CSV_COLUMNS = ("filename", "quality", "reason", "error", "class", "p_normal", "p_osteopenia", "p_osteoporosis",
+               "referred", "patient", "model_version")
+
+
+def visible_batch(batch_id: str) -> Batch:
+    """The batch if the caller may see it; 404 otherwise (other hospitals' ids are not confirmed)."""
+    batch = queries.get_batch(db(), visible_hospital_ids(db(), g.user), batch_id)
+    if batch is None:
+        raise not_found(f"no batch {batch_id!r} that you can see")
+    return batch
+
+
+@api.post("/batches")
+@api_login_required
+def create_batch() -> Response:
+    key = idempotency_key()
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("archive")
+        if upload is None or not upload.filename:
+            raise bad_request("send the archive in the multipart field 'archive'")
+        stream, filename = upload.stream, archive_filename(upload.filename)
+        hospital = request.form.get("hospital") or request.args.get("hospital")
+    elif mimetype in CONTENT_TYPES:
+        if request.content_length == 0:
+            raise bad_request("the uploaded archive is empty")
+        stream, filename = request.stream, archive_filename(request.headers.get("X-Filename"), mimetype)
+        hospital = request.args.get("hospital") or request.headers.get("X-Hospital")
+    else:
+        raise Problem(415, "Unsupported media type",
+                      f"send multipart/form-data with field 'archive', or a raw body of type "
+                      f"{', '.join(sorted(CONTENT_TYPES))}; got {mimetype or 'no Content-Type'!r}")
+    batch, created = accept(g.user, hospital, stream, filename, key)
+    body = batch_json(batch, {})
+    body["status_url"] = url_for("api.get_batch", batch_id=batch.id)
+    response = respond(body, [batch.model_version_id], status=202 if created else 200)
+    response.headers["Location"] = body["status_url"]
+    return response
+
+
+@api.get("/batches")
+@api_login_required
+def list_batches() -> Response:
+    limit, offset = page_params()
+    status = choice_param("status", [s.value for s in BatchStatus])
+    hospital_id = None
+    if code := request.args.get("hospital"):
+        hospital = next((h for h in queries.hospitals_in_scope(db(), visible_hospital_ids(db(), g.user))
+                         if h.code == code.strip().upper()), None)
+        if hospital is None:
+            raise not_found(f"no hospital {code!r} that you can see")
+        hospital_id = hospital.id
+    batches, total = queries.list_batches(db(), visible_hospital_ids(db(), g.user), limit, offset,
+                                          hospital_id=hospital_id, status=status)
+    versions = queries.model_versions_by_id(db(), [b.model_version_id for b in batches])
+    items = [batch_json(b, versions) for b in batches]
+    return respond(page_json(items, total, limit, offset), versions)
+
+
+@api.get("/batches/<batch_id>")
+@api_login_required
+def get_batch(batch_id: str) -> Response:
+    batch = visible_batch(batch_id)
+    versions = queries.model_versions_by_id(db(), [batch.model_version_id])
+    return respond(batch_json(batch, versions), [batch.model_version_id])
+
+
+def _wants_csv() -> bool:
+    fmt = choice_param("format", ["json", "csv"])
+    if fmt:
+        return fmt == "csv"
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+@api.get("/batches/<batch_id>/results")
+@api_login_required
+def batch_results(batch_id: str) -> Response:
+    batch = visible_batch(batch_id)
+    only = choice_param("only", ["referred", "rejected"])
+    reports = queries.batch_reports(db(), batch.id)
+    if _wants_csv():
+        rows, _ = queries.batch_results(db(), batch, limit=None, only=only)
+        return _csv_response(batch, [result_json(row, reports) for row in rows])
+    limit, offset = page_params(default_limit=100)
+    rows, total = queries.batch_results(db(), batch, limit, offset, only=only)
+    body = page_json([result_json(row, reports) for row in rows], total, limit, offset)
+    body["batch"] = {"id": batch.id, "status": batch.status.value, "model_version": batch.model_version_id}
+    return respond(body, [batch.model_version_id])
+
+
+def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
+    out = io.StringIO()
+    out.write(f"# {DISCLAIMER} Batch {batch.id}; model version {batch.model_version_id or 'not yet screened'}\n")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in results:
+        probs = r["probabilities"] or {}
+        writer.writerow([r["filename"], r["quality"], r["reason"] or "", r["error"] or "", r["class"] or "",
+                         _num(probs.get("normal")), _num(probs.get("osteopenia")), _num(probs.get("osteoporosis")),
+                         "" if r["referred"] is None else ("yes" if r["referred"] else "no"),
+                         r["patient"] or "", r["model_version"] or ""])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="batch-{batch.id}-results.csv"'
+    return response
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+@api.get("/batches/<batch_id>/summary")
+@api_login_required
+def batch_summary_document(batch_id: str) -> Response:
+    """The batch's rendered summary report (written when the batch finishes)."""
+    batch = visible_batch(batch_id)
+    if not batch.summary_key:
+        raise not_found("this batch has no summary report yet")
+    try:
+        stream = state().store.open(batch.summary_key)
+        content_type = state().store.content_type(batch.summary_key)
+    except ObjectNotFound:
+        raise not_found("the batch's summary report is missing from storage") from None
+    return send_file(stream, mimetype=content_type, download_name=batch.summary_key.rsplit("/", 1)[-1])
+

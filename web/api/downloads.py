@@ -1,0 +1,68 @@
+"""Report and overlay downloads through the app, so every download is authorised and audited."""
+
+from __future__ import annotations
+
+from flask import Response, g, request, send_file
+from sqlalchemy import select
+
+from screening.accounts import audit
+from screening.db.models import Image, Patient, Prediction, Report
+from screening.pipeline import OVERLAY_COLORMAPS
+from screening.storage import ObjectNotFound
+from web.api import api
+from web.auth import api_login_required
+from web.authz import can_see_hospital
+from web.errors import not_found
+from web.state import db, state
+
+REPORT_TYPES = {"pdf": ("pdf_key", "application/pdf"), "html": ("html_key", "text/html; charset=utf-8")}
+
+
+def _stream(key: str, mimetype: str, name: str, action: str, target_type: str, target_id: str,
+            as_attachment: bool) -> Response:
+    try:
+        stream = state().store.open(key)
+    except ObjectNotFound:
+        raise not_found("the file is missing from storage") from None
+    audit(db(), action, user_id=g.user.id, target_type=target_type, target_id=target_id,
+          ip=request.remote_addr, via=g.get("auth"))
+    db().commit()
+    response = send_file(stream, mimetype=mimetype, download_name=name, as_attachment=as_attachment)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api.get("/reports/<int:report_id>.<fmt>")
+@api_login_required
+def report(report_id: int, fmt: str) -> Response:
+    if fmt not in REPORT_TYPES:
+        raise not_found(f"reports come as .pdf or .html, not .{fmt}")
+    row = db().get(Report, report_id)
+    patient = db().get(Patient, row.patient_id) if row else None
+    if row is None or patient is None or not can_see_hospital(db(), g.user, patient.hospital_id):
+        raise not_found(f"no report {report_id} that you can see")
+    attribute, mimetype = REPORT_TYPES[fmt]
+    key = getattr(row, attribute)
+    if not key:
+        raise not_found(f"report {report_id} has no {fmt.upper()} version" + (f": {row.error}" if row.error else ""))
+    return _stream(key, mimetype, f"osteo-report-{patient.pseudonym}-{row.batch_id[:8]}.{fmt}",
+                   "report.download", "report", str(report_id), as_attachment=fmt == "pdf")
+
+
+@api.get("/images/<int:image_id>/overlay/<colormap>")
+@api_login_required
+def overlay(image_id: int, colormap: str) -> Response:
+    if colormap not in (*OVERLAY_COLORMAPS, "clahe"):
+        raise not_found(f"overlays are {', '.join(OVERLAY_COLORMAPS)} or clahe, not {colormap!r}")
+    image = db().get(Image, image_id)
+    if image is None or not can_see_hospital(db(), g.user, image.hospital_id):
+        raise not_found(f"no image {image_id} that you can see")
+    prediction = db().scalar(select(Prediction).where(Prediction.image_id == image_id)
+                             .order_by(Prediction.created_at.desc()).limit(1))
+    key = None
+    if prediction is not None:
+        key = prediction.clahe_key if colormap == "clahe" else (prediction.overlay_keys or {}).get(colormap)
+    if not key:
+        raise not_found(f"image {image_id} has no {colormap} overlay (not screened yet?)")
+    return _stream(key, "image/png", f"image-{image_id}-{colormap}.png", "overlay.download", "image",
+                   str(image_id), as_attachment=False)

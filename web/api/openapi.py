@@ -1,0 +1,170 @@
+"""The OpenAPI 3 description of ``/api/v1``, written by hand.
+
+Hand-written so it reads like documentation; ``tests/unit/web/test_openapi.py``
+keeps it honest (every registered route is described and every described path
+exists).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.presenters import DISCLAIMER
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+PROBLEM = {"description": "Problem details (RFC 9457)",
+           "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+ERRORS = {"400": PROBLEM, "401": PROBLEM, "404": PROBLEM}
+PAGE = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+]
+BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _binary(media: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+PATHS: dict[str, Any] = {
+    "/batches": {
+        "post": {
+            "summary": "Upload an archive of X-rays (zip, tar, tar.gz) for screening",
+            "description": "Answers 202 once the archive is stored and the batch committed; ingest is then "
+                           "queued. Staff upload for their own hospital; admins name it with 'hospital'. "
+                           "A retry with the same Idempotency-Key answers 200 with the first batch.",
+            "parameters": [
+                {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128}},
+                {"name": "X-Filename", "in": "header", "schema": {"type": "string"},
+                 "description": "archive name for a raw body upload"},
+                {"name": "hospital", "in": "query", "schema": {"type": "string"},
+                 "description": "hospital code (admins)"},
+            ],
+            "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": ["archive"], "properties": {
+                    "archive": {"type": "string", "format": "binary"}, "hospital": {"type": "string"}}}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/x-tar": {"schema": {"type": "string", "format": "binary"}},
+                "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+            }},
+            "responses": {"202": _json(_ref("Batch"), "Accepted: stored and queued"),
+                          "200": _json(_ref("Batch"), "The batch first created with this Idempotency-Key"),
+                          "403": PROBLEM, "413": PROBLEM, "415": PROBLEM, "429": PROBLEM, **ERRORS},
+        },
+        "get": {
+            "summary": "Batches you may see, newest first",
+            "parameters": [*PAGE, {"name": "status", "in": "query", "schema": {"type": "string"}},
+                           {"name": "hospital", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("Page"), "A page of batches"), **ERRORS},
+        },
+    },
+    "/batches/{batch_id}": {"get": {
+        "summary": "Status, progress counters, errors and model version of a batch",
+        "parameters": [BATCH_ID],
+        "responses": {"200": _json(_ref("Batch"), "The batch"), **ERRORS},
+    }},
+    "/batches/{batch_id}/results": {"get": {
+        "summary": "Per-image results: quality, class, probabilities, referral, patient, links",
+        "parameters": [BATCH_ID, *PAGE,
+                       {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
+                       {"name": "only", "in": "query", "schema": {"type": "string", "enum": ["referred", "rejected"]}}],
+        "responses": {"200": {"description": "A page of results, or all of them as CSV",
+                              "content": {"application/json": {"schema": _ref("Page")},
+                                          "text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
+    }},
+    "/batches/{batch_id}/summary": {"get": {
+        "summary": "The batch's rendered summary report",
+        "parameters": [BATCH_ID],
+        "responses": {"200": _binary("text/html", "Summary report"), **ERRORS},
+    }},
+    "/patients/{pseudonym}": {"get": {
+        "summary": "A patient's screening history with predictions and report links",
+        "parameters": [{"name": "pseudonym", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json(_ref("Patient"), "The patient"), **ERRORS},
+    }},
+    "/reports/{report_id}.{fmt}": {"get": {
+        "summary": "Download a patient report (audited)",
+        "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                       {"name": "fmt", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["pdf", "html"]}}],
+        "responses": {"200": _binary("application/pdf", "The report"), **ERRORS},
+    }},
+    "/images/{image_id}/overlay/{colormap}": {"get": {
+        "summary": "Grad-CAM overlay (jet, hot, viridis) or the CLAHE image of a screened X-ray (audited)",
+        "parameters": [{"name": "image_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                       {"name": "colormap", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["jet", "hot", "viridis", "clahe"]}}],
+        "responses": {"200": _binary("image/png", "PNG image"), **ERRORS},
+    }},
+    "/summary": {"get": {
+        "summary": "Screened counts, class distribution, referral and rejection rates",
+        "parameters": [
+            {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["hospital", "district", "region"]}},
+            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "district", "in": "query", "schema": {"type": "string"}},
+            {"name": "region", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": _json(_ref("Summary"), "Aggregates per group, totals and a daily trend"), **ERRORS},
+    }},
+    "/openapi.json": {"get": {"summary": "This description", "security": [],
+                              "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+    "/docs": {"get": {"summary": "Human-readable rendering of this description", "security": [],
+                      "responses": {"200": {"description": "HTML page"}}}},
+}
+
+_COMMON = {"model_versions": {"type": "array", "items": {"type": "string"}},
+           "disclaimer": {"type": "string", "example": DISCLAIMER}}
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}}},
+    "Batch": {"type": "object", "properties": {
+        "id": {"type": "string"}, "status": {"type": "string", "enum": [
+            "queued", "ingesting", "screening", "reporting", "complete", "complete_with_errors", "failed"]},
+        "progress": {"type": "number"}, "finished": {"type": "boolean"},
+        "hospital": {"type": "object"}, "filename": {"type": "string"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "model_version": {"type": "object", "nullable": True},
+        "links": {"type": "object", "additionalProperties": {"type": "string"}}, **_COMMON}},
+    "Page": {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
+        "limit": {"type": "integer"}, "offset": {"type": "integer"},
+        "next_offset": {"type": "integer", "nullable": True}, **_COMMON}},
+    "Patient": {"type": "object", "properties": {
+        "pseudonym": {"type": "string"}, "latest": {"type": "object"},
+        "history": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
+    "Summary": {"type": "object", "properties": {
+        "level": {"type": "string"}, "from": {"type": "string", "nullable": True},
+        "to": {"type": "string", "nullable": True}, "total": {"type": "object"},
+        "groups": {"type": "array", "items": {"type": "object"}},
+        "trend": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
+}
+
+
+def spec(server_url: str = "/api/v1") -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "OSTEO AI screening API", "version": "1",
+                 "description": f"Population osteoporosis screening from hand/wrist X-rays. {DISCLAIMER}"},
+        "servers": [{"url": server_url}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "osteo_... API token"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "osteo_session"},
+            },
+        },
+    }

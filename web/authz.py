@@ -1,0 +1,71 @@
+"""Who may see and do what: the one place the product's scope rules live.
+
+* hospital staff: their own hospital, read and upload;
+* health officials: every hospital of their district and/or region, read only;
+* admins: everything, plus the admin pages.
+
+Every query of the API and the dashboards filters with :func:`visible_hospital_ids`,
+so a new endpoint cannot show another hospital's data by forgetting a check.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from screening.db.models import Hospital, Role, User
+from web.errors import Problem, bad_request, forbidden
+
+
+def visible_hospital_ids(session: Session, user: User) -> frozenset[int] | None:
+    """Ids of the hospitals ``user`` may read; ``None`` means all (admins). Cached per request."""
+    cache = g.setdefault("visible_hospitals", {})
+    if user.id not in cache:
+        cache[user.id] = _compute_visible(session, user)
+    return cache[user.id]
+
+
+def _compute_visible(session: Session, user: User) -> frozenset[int] | None:
+    if user.role is Role.ADMIN:
+        return None
+    if user.role is Role.STAFF:
+        return frozenset({user.hospital_id}) if user.hospital_id else frozenset()
+    areas = []
+    if user.district:
+        areas.append(Hospital.district == user.district)
+    if user.region:
+        areas.append(Hospital.region == user.region)
+    if not areas:
+        return frozenset()
+    return frozenset(session.scalars(select(Hospital.id).where(or_(*areas))))
+
+
+def can_see_hospital(session: Session, user: User, hospital_id: int) -> bool:
+    visible = visible_hospital_ids(session, user)
+    return visible is None or hospital_id in visible
+
+
+def is_admin(user: User | None) -> bool:
+    return user is not None and user.role is Role.ADMIN
+
+
+def upload_hospital(session: Session, user: User, code: str | None) -> Hospital:
+    """The hospital an upload by ``user`` belongs to, or a 4xx saying why it may not happen.
+
+    Staff upload for their own hospital (naming it is optional); admins must name
+    one; officials read aggregates and never upload.
+    """
+    if user.role is Role.OFFICIAL:
+        raise forbidden("health officials have read-only access; uploads come from hospital staff")
+    if user.role is Role.STAFF:
+        own = session.get(Hospital, user.hospital_id)
+        if code and code.strip().upper() != own.code:
+            raise forbidden(f"you may upload only for your own hospital ({own.code})")
+        return own
+    if not code:
+        raise bad_request("admins must name the hospital of an upload (field or query parameter 'hospital')")
+    hospital = session.scalar(select(Hospital).where(Hospital.code == code.strip().upper()))
+    if hospital is None:
+        raise Problem(422, "Unknown hospital", f"no hospital has the code {code!r}")
+    return hospital

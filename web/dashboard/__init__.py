@@ -1,0 +1,9 @@
+"""Server-rendered pages for hospital staff, health officials and admins."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+dashboard = Blueprint("dashboard", __name__)
+
+from web.dashboard import admin, batches, login, overview, patients  # noqa: E402,F401  (routes register on import)

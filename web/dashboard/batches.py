@@ -1,0 +1,70 @@
+"""Hospital pages: upload form, batch list with live progress, one batch's results."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from screening import queries
+from screening.db.models import Role
+from web.api.batches import visible_batch
+from web.auth import login_required
+from web.authz import visible_hospital_ids
+from web.dashboard import dashboard
+from web.errors import Problem, bad_request
+from web.state import db
+from web.uploads import accept, archive_filename
+
+PAGE_SIZE = 25
+RESULTS_PAGE = 200
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise bad_request(f"'page' must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+@dashboard.get("/batches")
+@login_required
+def batches() -> str:
+    page = _page()
+    visible = visible_hospital_ids(db(), g.user)
+    rows, total = queries.list_batches(db(), visible, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    hospitals = queries.hospitals_in_scope(db(), visible) if g.user.role is Role.ADMIN else []
+    return render_template("batches.html", batches=rows, total=total, page=page, page_size=PAGE_SIZE,
+                           can_upload=g.user.role in (Role.STAFF, Role.ADMIN), hospitals=hospitals)
+
+
+@dashboard.post("/batches")
+@login_required
+def upload() -> Response:
+    upload = request.files.get("archive")
+    if upload is None or not upload.filename:
+        flash("Choose an archive (.zip, .tar, .tar.gz) to upload.", "error")
+        return redirect(url_for("dashboard.batches"))
+    try:
+        batch, _ = accept(g.user, request.form.get("hospital") or None, upload.stream,
+                          archive_filename(upload.filename), None)
+    except Problem as problem:
+        if problem.code == 429:
+            raise
+        flash(problem.detail, "error")
+        return redirect(url_for("dashboard.batches"))
+    flash(f"{batch.original_filename} was received and queued for screening.", "info")
+    return redirect(url_for("dashboard.batches"))
+
+
+@dashboard.get("/batches/<batch_id>")
+@login_required
+def batch_page(batch_id: str) -> str:
+    batch = visible_batch(batch_id)
+    rows, total = queries.batch_results(db(), batch, RESULTS_PAGE, 0)
+    referred, _ = queries.batch_results(db(), batch, None, only="referred")
+    rejected, _ = queries.batch_results(db(), batch, None, only="rejected")
+    reports = queries.batch_reports(db(), batch.id)
+    version = queries.model_versions_by_id(db(), [batch.model_version_id]).get(batch.model_version_id or "")
+    return render_template("batch.html", batch=batch, rows=rows, total=total, referred=referred,
+                           rejected=rejected, reports=reports, model_version=version,
+                           shown=min(total, RESULTS_PAGE))

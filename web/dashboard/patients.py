@@ -1,0 +1,37 @@
+"""Patient pages: the referral worklist and one patient's history with its trend."""
+
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from screening import queries
+from web.auth import login_required
+from web.authz import visible_hospital_ids
+from web.charts import line_chart
+from web.dashboard import dashboard
+from web.errors import not_found
+from web.state import db
+
+PAGE_SIZE = 50
+
+
+@dashboard.get("/patients")
+@login_required
+def patients() -> str:
+    referred_only = request.args.get("referred") == "1"
+    rows, total = queries.list_patients(db(), visible_hospital_ids(db(), g.user), PAGE_SIZE, 0, referred_only)
+    return render_template("patients.html", patients=rows, total=total, referred_only=referred_only)
+
+
+@dashboard.get("/patients/<pseudonym>")
+@login_required
+def patient_page(pseudonym: str) -> str:
+    patient = queries.find_patient(db(), visible_hospital_ids(db(), g.user), pseudonym.strip().upper())
+    if patient is None:
+        raise not_found(f"no patient {pseudonym!r} that you can see")
+    entries = queries.patient_history(db(), patient)
+    labels = [e.prediction.created_at.strftime("%Y-%m-%d") for e in entries]
+    chart = line_chart(labels, {"P(osteoporosis)": [e.prediction.p_osteoporosis for e in entries],
+                                "P(osteopenia)": [e.prediction.p_osteopenia for e in entries]},
+                       "Risk over time", colours=("#d1242f", "#9a6700"), percent=True)
+    return render_template("patient.html", patient=patient, entries=entries, chart=chart)

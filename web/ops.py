@@ -1,0 +1,78 @@
+"""Operational endpoints: health checks and the local store's signed downloads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, jsonify, request, send_file
+from sqlalchemy import text
+
+from screening.storage import InvalidKey, LocalObjectStore, ObjectNotFound, StorageError
+from web.state import db, state
+
+ops = Blueprint("ops", __name__)
+HEALTH_KEY = "health/probe"
+
+
+def _dependency_checks() -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        db().execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy; say which part
+        db().rollback()
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    try:
+        state().store.exists(HEALTH_KEY)
+        checks["object_store"] = "ok"
+    except StorageError as exc:
+        checks["object_store"] = f"unavailable: {exc}"
+    return checks
+
+
+def _schema_check() -> str:
+    """The database schema is at the newest migration (a deploy ran ``osteo db upgrade``)."""
+    from alembic.script import ScriptDirectory
+
+    from screening.db.schema import alembic_config, current_revision
+
+    settings = state().settings
+    try:
+        head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+        current = current_revision(settings.database_url)
+    except Exception as exc:  # noqa: BLE001
+        return f"unavailable: {type(exc).__name__}"
+    return "ok" if current == head else f"at revision {current}, expected {head}: run 'osteo db upgrade'"
+
+
+def _answer(checks: dict[str, str]) -> tuple[Response, int]:
+    healthy = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+
+
+@ops.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Health: the database and the object store answer; 503 names what is down."""
+    return _answer(_dependency_checks())
+
+
+@ops.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Readiness to take traffic: healthy, and the schema is migrated to head."""
+    checks = _dependency_checks()
+    if checks["database"] == "ok":
+        checks["schema"] = _schema_check()
+    return _answer(checks)
+
+
+@ops.get("/files/<path:key>")
+def signed_file(key: str) -> Response:
+    """Downloads from the local store by a signed, expiring URL (S3 presigns its own)."""
+    store = state().store
+    if not isinstance(store, LocalObjectStore):
+        abort(404)
+    if not store.verify_signed_url(key, request.args.get("expires", ""), request.args.get("signature", "")):
+        abort(403, description="the download link is invalid or has expired")
+    try:
+        stream, content_type = store.open(key), store.content_type(key)
+    except (ObjectNotFound, InvalidKey):
+        abort(404)
+    return send_file(stream, mimetype=content_type, download_name=key.rsplit("/", 1)[-1])

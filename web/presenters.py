@@ -1,0 +1,183 @@
+"""Turning rows into the JSON the API returns and the values the pages show.
+
+One module for both, so a page and the API never disagree about a batch's
+progress or a summary's rates. Every result names its model version(s) and
+carries the screening-aid disclaimer.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import g, url_for
+
+from screening.db.models import Batch, BatchStatus, ModelVersion, Patient, Report
+from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
+from web.state import db
+
+DISCLAIMER = "Screening aid, not a diagnosis; DXA is the reference standard."
+FINISHED = {BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.FAILED}
+
+
+def iso(moment: date | datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def model_version_json(version: ModelVersion | None, version_id: str | None = None) -> dict[str, Any] | None:
+    if version is None:
+        return {"id": version_id, "name": None} if version_id else None
+    return {"id": version.id, "name": version.name}
+
+
+def progress(batch: Batch) -> float:
+    """A 0..1 fraction over the batch's stages: ingest 10 %, screening 70 %, reports 20 %."""
+    if batch.status in FINISHED:
+        return 1.0
+    if batch.status is BatchStatus.QUEUED:
+        return 0.0
+    if batch.status is BatchStatus.INGESTING:
+        return 0.05
+    if batch.status is BatchStatus.SCREENING:
+        done = batch.screened + batch.failed
+        return round(0.1 + 0.7 * (done / batch.accepted if batch.accepted else 1.0), 3)
+    done = batch.reported / batch.reports_total if batch.reports_total else 1.0
+    return round(0.8 + 0.2 * done, 3)
+
+
+def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any]:
+    links = {
+        "self": url_for("api.get_batch", batch_id=batch.id),
+        "results": url_for("api.batch_results", batch_id=batch.id),
+        "results_csv": url_for("api.batch_results", batch_id=batch.id, format="csv"),
+        "page": url_for("dashboard.batch_page", batch_id=batch.id),
+    }
+    if batch.summary_key:
+        links["summary"] = url_for("api.batch_summary_document", batch_id=batch.id)
+    return {
+        "id": batch.id,
+        "hospital": {"code": batch.hospital.code, "name": batch.hospital.name},
+        "status": batch.status.value,
+        "finished": batch.status in FINISHED,
+        "progress": progress(batch),
+        "filename": batch.original_filename,
+        "created_at": iso(batch.created_at),
+        "started_at": iso(batch.started_at),
+        "finished_at": iso(batch.finished_at),
+        "counts": {name: getattr(batch, name) for name in (
+            "files_total", "accepted", "rejected", "duplicates", "screened", "failed", "reported",
+            "reports_total", "chunks_total", "chunks_done")},
+        "errors": batch.error.splitlines() if batch.error else [],
+        "model_version": model_version_json(versions.get(batch.model_version_id or ""), batch.model_version_id),
+        "links": links,
+    }
+
+
+def result_json(row: ResultRow, reports: dict[int, Report]) -> dict[str, Any]:
+    image, prediction, patient = row.image, row.prediction, row.patient
+    report = reports.get(patient.id) if patient else None
+    links: dict[str, str] = {}
+    if prediction is not None:
+        links.update({name: url_for("api.overlay", image_id=image.id, colormap=name)
+                      for name in sorted(prediction.overlay_keys or {})})
+    if report is not None and report.error is None:
+        links.update(report_links(report))
+    if patient is not None:
+        links["patient"] = url_for("api.get_patient", pseudonym=patient.pseudonym)
+    return {
+        "image_id": image.id,
+        "filename": image.filename,
+        "quality": image.quality.value,
+        "reason": image.quality_reason or None,
+        "error": image.error,
+        "class": prediction.predicted_class.value if prediction else None,
+        "probabilities": ({"normal": prediction.p_normal, "osteopenia": prediction.p_osteopenia,
+                           "osteoporosis": prediction.p_osteoporosis} if prediction else None),
+        "referred": prediction.referred if prediction else None,
+        "patient": patient.pseudonym if patient else None,
+        "model_version": prediction.model_version_id if prediction else None,
+        "links": links,
+    }
+
+
+def report_links(report: Report) -> dict[str, str]:
+    links = {}
+    if report.pdf_key:
+        links["report_pdf"] = url_for("api.report", report_id=report.id, fmt="pdf")
+    if report.html_key:
+        links["report_html"] = url_for("api.report", report_id=report.id, fmt="html")
+    return links
+
+
+def history_json(patient: Patient, entries: list[HistoryEntry]) -> dict[str, Any]:
+    return {
+        "pseudonym": patient.pseudonym,
+        "hospital": {"code": patient.hospital.code, "name": patient.hospital.name},
+        "sex": patient.sex,
+        "latest": {
+            "class": patient.latest_class.value if patient.latest_class else None,
+            "p_osteoporosis": patient.latest_risk,
+            "referred": patient.latest_referred,
+            "screened_at": iso(patient.latest_screened_at),
+            "model_version": patient.latest_model_version_id,
+        },
+        "history": [{
+            "screened_at": iso(e.prediction.created_at),
+            "batch": e.batch.id,
+            "filename": e.image.filename,
+            "study_date": iso(e.image.study_date),
+            "age_years": round(e.image.age_months / 12, 1) if e.image.age_months is not None else None,
+            "class": e.prediction.predicted_class.value,
+            "probabilities": {"normal": e.prediction.p_normal, "osteopenia": e.prediction.p_osteopenia,
+                              "osteoporosis": e.prediction.p_osteoporosis},
+            "referred": e.prediction.referred,
+            "model_version": e.prediction.model_version_id,
+            "links": {**{name: url_for("api.overlay", image_id=e.image.id, colormap=name)
+                         for name in sorted(e.prediction.overlay_keys or {})},
+                      **(report_links(e.report) if e.report and e.report.error is None else {})},
+        } for e in entries],
+    }
+
+
+def rate(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def group_json(group: SummaryGroup) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": group.key, "label": group.label}
+    if group.district is not None:
+        body["district"] = group.district
+    if group.region is not None:
+        body["region"] = group.region
+    body.update({
+        "hospitals": group.hospitals, "files": group.files, "rejected": group.rejected,
+        "screened": group.screened,
+        "classes": {"normal": group.normal, "osteopenia": group.osteopenia, "osteoporosis": group.osteoporosis},
+        "distribution": {k: rate(v) for k, v in group.distribution().items()},
+        "referred": group.referred,
+        "referral_rate": rate(group.referral_rate),
+        "rejection_rate": rate(group.rejection_rate),
+    })
+    return body
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "level": summary.level,
+        "from": iso(summary.start),
+        "to": iso(summary.end),
+        "total": group_json(summary.total),
+        "groups": [group_json(group) for group in summary.groups],
+        "trend": [{**row, "day": iso(row["day"])} for row in summary.trend],
+    }
+
+
+def current_model_version() -> ModelVersion | None:
+    if "active_model" not in g:
+        g.active_model = active_model_version(db())
+    return g.active_model
+
+
+def template_globals() -> dict[str, Any]:
+    return {"disclaimer": DISCLAIMER, "active_model": current_model_version(), "current_user": g.get("user"),
+            "progress": progress, "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}
