@@ -381,8 +381,8 @@ def _store_summary(ctx: PipelineContext, batch_id: str) -> str | None:
 
     with session_scope(ctx.database_url) as session:
         summary = build_batch_summary_context(session, batch_id)
-    keys = store_batch_summary(ctx.store, summary, ctx.renderer)
-    return keys[0] if isinstance(keys, tuple) else keys
+    html_key, _pdf_key, _csv_key = store_batch_summary(ctx.store, summary, ctx.renderer)
+    return html_key
 
 
 STEPS: dict[str, Callable[..., None]] = {

@@ -8,7 +8,7 @@ not browser-driven and are exempt. Failed and successful logins are audited.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from web.state import db
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -39,8 +40,9 @@ def user_from_token(secret: str) -> User:
         raise Problem(401, "Unauthorized", "the API token is unknown, revoked or expired")
     if not token.user.active:
         raise Problem(401, "Unauthorized", "the token's user account is disabled")
-    token.last_used_at = now
-    db().commit()
+    if token.last_used_at is None or _aware(token.last_used_at) < now - LAST_USED_RESOLUTION:
+        token.last_used_at = now  # coarse on purpose: no database write on every API call
+        db().commit()
     return token.user
 
 

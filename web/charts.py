@@ -7,15 +7,15 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT, PAD = 640, 200, 34
+WIDTH, HEIGHT, PAD = 960, 240, 36
 
 
 def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: str,
                colours: Sequence[str] = ("#1f6feb", "#d1242f", "#9a6700"), percent: bool = False) -> Markup:
-    """A line per series over ``labels``; values share one y axis starting at zero."""
+    """A line per series over ``labels``; values share one y axis from zero (to 100 % for ``percent``)."""
     if not labels:
         return Markup('<p class="muted">No data for this period.</p>')
-    top = max((max(values) for values in series.values() if values), default=0) or 1
+    top = 1.0 if percent else max((max(values) for values in series.values() if values), default=0) or 1
     step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
 
     def xy(i: int, value: float) -> str:

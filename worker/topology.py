@@ -1,7 +1,8 @@
-"""The processes a deployment runs, as command lines.
+"""The processes a deployment runs, as command lines: the single source of truth.
 
-docker-compose.yml, the end-to-end tests and the benchmarks all start the same
-commands, so what is tested is what is deployed.
+docker-compose.yml runs exactly these commands (a test checks it), and the
+end-to-end test and the benchmarks start the same commands as plain processes,
+so what is tested is what is deployed.
 """
 
 from __future__ import annotations
@@ -9,11 +10,36 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+WEB_PORT = 8000
 
 
-def celery_worker_command(queues: str, name: str, concurrency: int = 1, bin_dir: Path = BIN) -> list[str]:
+def celery_worker(queues: str, name: str, concurrency: int = 1) -> list[str]:
     """A Celery worker for ``queues`` (comma-separated: ingest, inference, reports)."""
-    return [str(bin_dir / "celery"), "-A", "worker.app", "worker", "-Q", queues, "-n", f"{name}@%h",
+    return ["celery", "-A", "worker.app", "worker", "-Q", queues, "-n", f"{name}@%h",
             "--concurrency", str(concurrency), "--prefetch-multiplier", "1",
             "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+
+
+def web_server(port: int = WEB_PORT, workers: int = 2) -> list[str]:
+    return ["gunicorn", "--bind", f"0.0.0.0:{port}", "--workers", str(workers), "--timeout", "300",
+            "web:create_app()"]
+
+
+# docker compose service name -> command
+SERVICES: dict[str, list[str]] = {
+    "migrate": ["osteo", "init"],
+    "web": web_server(),
+    "worker": celery_worker("ingest,reports", "cpu", concurrency=2),
+    "inference-gpu": celery_worker("inference", "gpu"),
+    "inference-cpu": celery_worker("inference", "cpuinfer"),
+}
+
+
+def local_command(command: list[str], bin_dir: Path = Path(sys.executable).parent) -> list[str]:
+    """The same command with its program taken from this environment's bin directory."""
+    return [str(bin_dir / command[0]), *command[1:]]
+
+
+def celery_worker_command(queues: str, name: str, concurrency: int = 1) -> list[str]:
+    """A worker command runnable from this environment (tests and benchmarks)."""
+    return local_command(celery_worker(queues, name, concurrency))

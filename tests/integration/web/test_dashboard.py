@@ -58,7 +58,7 @@ def test_staff_batch_list_upload_and_batch_page(client, world: World, enqueued) 
     login(client, world.emails["staff_north"])
     assert client.get("/").headers["Location"].endswith("/batches")
     page = client.get("/batches").get_data(as_text=True)
-    assert DISCLAIMER in page and MODEL_ID in page and 'class="progress"' in page and "Upload" in page
+    assert DISCLAIMER in page and MODEL_ID in page and 'class="progress"' in page and "Upload X-rays" in page
     response = client.post("/batches", data={"archive": (io.BytesIO(small_zip()), "wednesday.zip"),
                                              "csrf_token": csrf_token(client, "/batches")})
     assert response.status_code == 302
@@ -119,7 +119,7 @@ def test_official_overview_drilldown_and_csv(client, world: World) -> None:
     assert DISCLAIMER in csv_text.splitlines()[0]
     assert re.search(r"^North,North,North,Coast,1,24,4,20,10,6,4,6,0.3000,0.1667\r?$", csv_text, re.M)
     assert client.get("/admin").status_code == 403
-    assert "Upload" not in client.get("/batches").get_data(as_text=True)
+    assert "Upload X-rays" not in client.get("/batches").get_data(as_text=True)
 
 
 def test_admin_changes_are_made_and_audited(client, world: World, world_db: str) -> None:

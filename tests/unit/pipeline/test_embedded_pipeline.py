@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from screening.cli import cli
 from screening.config import load_settings
@@ -100,10 +100,14 @@ def test_unreadable_upload_fails_the_batch_with_a_reason(embedded, tmp_path):
 
 def test_osteo_screen_command(embedded, tmp_path):
     archive = write_phantom_archive(tmp_path / "cli.zip", 3, seed=4)
-    result = CliRunner().invoke(cli, ["screen", str(archive), "--hospital", "DH1", "--no-reports"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["screen", str(archive), "--hospital", "DH1"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "status:   complete" in result.output
-    assert "screened: 3" in result.output
+    with session_scope(embedded.database_url) as session:
+        patients = session.scalar(select(func.count()).select_from(Patient))
+    assert f"screened: 3, failed: 0, reports: {patients}" in result.output
+    reports = list((tmp_path / "var" / "objects" / "objects" / "reports" / "DH1").rglob("*.pdf"))
+    assert len(reports) == patients + 1  # one per patient plus the batch summary
     assert "not a diagnosis" in result.output
     missing = CliRunner().invoke(cli, ["screen", str(archive), "--hospital", "NOPE"])
     assert missing.exit_code != 0 and "osteo hospital add" in missing.output

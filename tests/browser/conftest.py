@@ -1,0 +1,36 @@
+"""Browser-test fixtures: one chromium per session, a fresh page per test (see helpers.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import require
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives a real chromium against the running web server")
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[object]:
+    require(CHROMIUM.exists(), f"chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "the playwright Python package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium_browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = chromium_browser.new_context(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
