@@ -56,7 +56,7 @@ def redis_url() -> str | None:
     try:
         import redis
 
-        url = "redis://127.0.0.1:6379/13"
+        url = "redis://127.0.0.1:6379/14"
         redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
         return url
     except Exception:  # noqa: BLE001 - any failure means: use the filesystem broker

@@ -7,7 +7,7 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT, PAD = 960, 240, 36
+WIDTH, HEIGHT, PAD = 960, 240, 48
 
 
 def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: str,

@@ -14,6 +14,7 @@ from screening.model.bundle import (
 )
 from screening.model.card import BundleError, ModelCard
 from screening.model.focal_loss import CategoricalFocalLoss
+from screening.model.inference import Prediction, Predictor
 from screening.model.network import (
     CLASS_NAMES,
     build_fusion_model,
@@ -21,6 +22,7 @@ from screening.model.network import (
     encode_tabular_batch,
     set_backbone_trainable,
 )
+from screening.model.overlays import render_overlays
 
 __all__ = [
     "BACKBONES",
@@ -29,12 +31,15 @@ __all__ = [
     "CategoricalFocalLoss",
     "ModelBundle",
     "ModelCard",
+    "Prediction",
+    "Predictor",
     "build_fusion_model",
     "encode_tabular",
     "encode_tabular_batch",
     "load_bundle",
     "load_bundle_from_store",
     "pack_bundle",
+    "render_overlays",
     "save_bundle",
     "set_backbone_trainable",
 ]

@@ -10,10 +10,6 @@ from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import require
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives a real chromium against the running web server")
-
-
 @pytest.fixture(scope="session")
 def chromium_browser() -> Iterator[object]:
     require(CHROMIUM.exists(), f"chromium at {CHROMIUM} (apt-get install chromium)")
