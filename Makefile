@@ -8,7 +8,7 @@ EXTRAS := ml,reports,serve
 STAMP := $(VENV)/.installed-$(EXTRAS)
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install install-test clean
+.PHONY: demo test install install-test demo-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,14 @@ $(TEST_STAMP): $(STAMP)
 install: $(STAMP)
 install-test: $(TEST_STAMP)
 
-## Set up and run the main job on the embedded default (no servers needed).
+## Set up, screen a sample batch on the embedded default (no servers) and serve the dashboard.
+## ARGS="--archive my.zip" screens your own archive instead; ARGS="--no-serve" exits after screening.
 demo: install
-	$(BIN)/osteo init
+	$(BIN)/osteo demo $(ARGS)
+
+## Retrain the shipped demo model on synthetic phantoms (about 8 minutes on 2 CPU cores).
+demo-model: install
+	$(BIN)/python -m training.demo --force
 
 ## Set up and run the whole test suite (integration tests need PostgreSQL and Redis).
 test: install-test

@@ -45,9 +45,9 @@ SEED_SQL = [
     # One batch per hospital and day.
     f"""INSERT INTO batches (id, hospital_id, status, archive_key, original_filename, model_version_id,
                              files_total, accepted, rejected, duplicates, screened, reported, failed,
-                             chunks_total, chunks_done, reports_total, created_at)
+                             chunks_total, reports_total, created_at)
         SELECT md5(h || '-' || d), h, 'complete', 'uploads/bench/' || h || '-' || d || '.zip', 'day.zip',
-               'bench-v1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+               'bench-v1', 0, 0, 0, 0, 0, 0, 0, 0, 0,
                date '2024-01-01' + d + interval '9 hours'
         FROM generate_series(1, {HOSPITALS}) AS h, generate_series(0, {DAYS - 1}) AS d""",
     """INSERT INTO patients (id, hospital_id, pseudonym)

@@ -21,6 +21,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "user": "screening.cli_admin:user",
     "token": "screening.cli_admin:token",
     "init": "screening.cli_admin:init",
+    "demo": "web.demo:demo",
     "screen": "screening.cli_screen:screen",
     "synth": "training.cli:synth",
     "train": "training.cli:train",
@@ -33,6 +34,7 @@ SHORT_HELP: dict[str, str] = {
     "user": "Add and list users (staff, officials, admins).",
     "token": "Create and revoke API tokens.",
     "init": "Create the embedded database and object store.",
+    "demo": "Screen a sample batch on this machine and serve the dashboard.",
     "screen": "Screen an archive of X-rays on this machine.",
     "synth": "Generate synthetic hand/wrist phantoms with a manifest.",
     "train": "Train a model bundle on a labelled manifest.",
@@ -81,3 +83,7 @@ def main() -> None:
         cli(standalone_mode=True)
     except SettingsError as exc:
         raise SystemExit(f"Configuration error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -62,7 +62,7 @@ def screen(archive: Path, hospital_code: str, no_reports: bool) -> None:
         batch = run_batch(settings, store, batch_id, _predictor_loader(settings), progress, reports=not no_reports)
     finally:
         progress.close()
-    _print_outcome(settings, store, batch)
+    print_outcome(settings, store, batch)
 
 
 def _predictor_loader(settings: Settings):  # type: ignore[no-untyped-def]
@@ -71,16 +71,18 @@ def _predictor_loader(settings: Settings):  # type: ignore[no-untyped-def]
     return lambda: load_active_predictor(settings)
 
 
-def _print_outcome(settings: Settings, store: ObjectStore, batch: Batch) -> None:
+def print_outcome(settings: Settings, store: ObjectStore, batch: Batch) -> None:
     click.echo(f"status:   {batch.status.value}")
     click.echo(f"files:    {batch.files_total} ({batch.accepted} accepted, {batch.rejected} rejected, "
                f"{batch.duplicates} duplicates)")
     click.echo(f"screened: {batch.screened}, failed: {batch.failed}, reports: {batch.reported}")
     click.echo(f"model:    {batch.model_version_id}")
-    where = Path(settings.storage_dir).resolve() if isinstance(store, LocalObjectStore) else f"s3://{settings.s3_bucket}"
-    click.echo(f"reports:  {where}/reports/")
+    def where(key: str) -> str:
+        return str(store.local_path(key)) if isinstance(store, LocalObjectStore) else f"s3://{settings.s3_bucket}/{key}"
+
+    click.echo(f"reports:  {where('reports')}/")
     if batch.summary_key:
-        click.echo(f"summary:  {where}/{batch.summary_key}")
+        click.echo(f"summary:  {where(batch.summary_key)}")
     if batch.error:
         click.echo("problems:\n  " + batch.error.replace("\n", "\n  "))
     click.echo("A screening aid, not a diagnosis: DXA is the reference standard.")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import math
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -459,7 +460,9 @@ def write_dataset(
     specs = plan_dataset(count, seed, class_balance)
     jobs = [(out_dir, seed, spec, size, bit_depth) for spec in specs]
     if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
+        # "spawn": forking a process that has imported TensorFlow (tests, the demo) can deadlock.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker) as pool:
             list(pool.map(_render_to_file, jobs, chunksize=16))
     else:
         for job in jobs:

@@ -66,7 +66,7 @@ def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any
         "finished_at": iso(batch.finished_at),
         "counts": {name: getattr(batch, name) for name in (
             "files_total", "accepted", "rejected", "duplicates", "screened", "failed", "reported",
-            "reports_total", "chunks_total", "chunks_done")},
+            "reports_total", "chunks_total")},
         "errors": batch.error.splitlines() if batch.error else [],
         "model_version": model_version_json(versions.get(batch.model_version_id or ""), batch.model_version_id),
         "links": links,

@@ -145,7 +145,6 @@ def upgrade() -> None:
     sa.Column('reported', sa.Integer(), nullable=False),
     sa.Column('failed', sa.Integer(), nullable=False),
     sa.Column('chunks_total', sa.Integer(), nullable=False),
-    sa.Column('chunks_done', sa.Integer(), nullable=False),
     sa.Column('reports_total', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('summary_key', sa.String(length=1024), nullable=True),

@@ -180,7 +180,6 @@ class Batch(Base):
     reported: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
-    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
     reports_total: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     summary_key: Mapped[str | None] = mapped_column(String(1024))

@@ -94,6 +94,10 @@ class LocalObjectStore:
             raise InvalidKey(key, f"resolves outside the store directory {tree}")
         return path
 
+    def local_path(self, key: str) -> Path:
+        """Where ``key`` (an object or a prefix) lives on disk, to tell people where to look."""
+        return self._path(self._objects, key).resolve()
+
     def _object_file(self, key: str) -> Path:
         """Path of an existing object, or :class:`ObjectNotFound`."""
         path = self._path(self._objects, key)

@@ -1,0 +1,167 @@
+"""``osteo demo``: from an empty directory to a screened sample batch on a live dashboard.
+
+Everything runs on the embedded default (SQLite, a local object store, Celery's
+filesystem transport): no server to install. Each step checks what already
+exists, so a second run reuses the database, the sample archive and the screened
+batch instead of failing or duplicating them. This module is a composition root:
+it is the one place that ties the phantom generator, the pipeline, a worker and
+the web app together.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from screening.accounts import AccountError, add_hospital, add_user, get_hospital
+from screening.cli_screen import StageProgress, print_outcome
+from screening.config import Settings, load_settings
+from screening.db import Batch, BatchStatus, Role, User, schema, session_scope
+from screening.pipeline import INGEST, QUEUES, accept_upload
+from screening.storage import LocalObjectStore, open_store
+from worker.topology import celery_worker_command
+
+DEMO_HOSPITAL = ("DEMO-DH", "Demo District Hospital", "Demo District", "Demo Region")
+DEMO_STAFF = ("staff@demo.osteo", "demo-staff-pass")
+DEMO_OFFICIAL = ("official@demo.osteo", "demo-official-pass")
+SAMPLE_NAME = "sample-phantoms.zip"
+SAMPLE_IMAGES = 48
+SAMPLE_SEED = 2026
+FINISHED = (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS)
+
+
+def ensure_demo_accounts(settings: Settings) -> None:
+    """The demo hospital, a hospital login and a health-official login (kept if present)."""
+    code, name, district, region = DEMO_HOSPITAL
+    with session_scope(settings.database_url) as session:
+        try:
+            get_hospital(session, code)
+        except AccountError:
+            add_hospital(session, code, name, district, region)
+        existing = set(session.scalars(select(User.email)))
+        if DEMO_STAFF[0] not in existing:
+            add_user(session, DEMO_STAFF[0], Role.STAFF, DEMO_STAFF[1], "Demo radiographer", hospital_code=code)
+        if DEMO_OFFICIAL[0] not in existing:
+            add_user(session, DEMO_OFFICIAL[0], Role.OFFICIAL, DEMO_OFFICIAL[1], "Demo health official",
+                     region=region)
+
+
+def sample_archive(settings: Settings) -> Path:
+    """A zip of synthetic phantom X-rays with a manifest (written once, then reused)."""
+    from training.phantoms import write_dataset
+
+    target = Path(settings.var_dir) / "demo" / SAMPLE_NAME
+    if target.exists():
+        return target
+    source = target.parent / "sample-src"
+    click.echo(f"writing {SAMPLE_IMAGES} synthetic phantom X-rays (not patient data) to {target}")
+    manifest = write_dataset(source, SAMPLE_IMAGES, seed=SAMPLE_SEED, size=512, class_balance=(0.5, 0.3, 0.2))
+    partial = target.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive, manifest.open() as fh:
+        lines = ["file,patient_id,age_years,sex"]
+        for row in csv.DictReader(fh):
+            archive.write(source / row["file"], row["file"])
+            lines.append(f"{row['file']},{row['patient_id']},{row['age_years']},{row['sex']}")
+        archive.writestr("manifest.csv", "\n".join(lines) + "\n")
+    partial.rename(target)
+    return target
+
+
+def screened_batch(settings: Settings, archive: Path) -> Batch | None:
+    """The finished batch of this archive at the demo hospital, if it was screened before."""
+    with session_scope(settings.database_url) as session:
+        hospital = get_hospital(session, DEMO_HOSPITAL[0])
+        return session.scalar(select(Batch).where(Batch.hospital_id == hospital.id,
+                                                  Batch.original_filename == archive.name,
+                                                  Batch.status.in_(FINISHED)).order_by(Batch.created_at.desc()))
+
+
+class DemoWorker:
+    """One Celery worker process on the filesystem transport: the model runs there, not here."""
+
+    def __init__(self, settings: Settings) -> None:
+        log_path = Path(settings.var_dir) / "demo" / "worker.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = log_path.open("ab")
+        self.process = subprocess.Popen(celery_worker_command("ingest,inference,reports", "demo"),
+                                        stdout=self.log, stderr=subprocess.STDOUT, cwd=os.getcwd())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def screen_archive(settings: Settings, archive: Path) -> Batch:
+    """Upload as the API does (store, commit, enqueue), then follow the batch's counters."""
+    from worker.app import create_app as create_celery
+
+    store = open_store(settings)
+    with session_scope(settings.database_url) as session, archive.open("rb") as stream:
+        batch, _ = accept_upload(session, store, get_hospital(session, DEMO_HOSPITAL[0]), stream, archive.name)
+    create_celery(settings).send_task(INGEST, args=[batch.id], queue=QUEUES[INGEST])
+    click.echo(f"screening {archive.name} (batch {batch.id}); the worker log is in {settings.var_dir}/demo/")
+    progress = StageProgress()
+    try:
+        while batch.status not in (*FINISHED, BatchStatus.FAILED):
+            time.sleep(0.5)
+            with session_scope(settings.database_url) as session:
+                batch = session.get(Batch, batch.id)
+            progress(batch)
+    finally:
+        progress.close()
+    print_outcome(settings, store, batch)
+    return batch
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """The dashboard; uploads from the browser go to the demo worker."""
+    from werkzeug.serving import run_simple
+
+    from web import create_app
+
+    click.echo("")
+    click.echo(f"Dashboard:       http://{host}:{port}/")
+    click.echo(f"Hospital login:  {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+    click.echo(f"Official login:  {DEMO_OFFICIAL[0]} / {DEMO_OFFICIAL[1]}")
+    click.echo(f"Reports:         {LocalObjectStore(settings.storage_dir).local_path('reports')}/")
+    click.echo("Synthetic demo model on phantom data: a demonstration, not for clinical use.")
+    click.echo("Press Ctrl-C to stop.")
+    run_simple(host, port, create_app(settings), threaded=True)
+
+
+@click.command()
+@click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Screen your own archive (zip/tar + manifest.csv) instead of the sample.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up and screen, then exit without serving the dashboard.")
+def demo(archive: Path | None, host: str, port: int, no_serve: bool) -> None:
+    """Set up the embedded default, screen a sample batch and serve the dashboard."""
+    settings = load_settings()
+    if settings.redis_url is not None:
+        raise click.ClickException("osteo demo runs on the embedded default: unset OSTEO_REDIS_URL")
+    schema.upgrade(settings.database_url)
+    ensure_demo_accounts(settings)
+    archive = archive or sample_archive(settings)
+    batch = screened_batch(settings, archive) if archive.name == SAMPLE_NAME else None
+    worker = DemoWorker(settings)
+    try:
+        if batch is not None:
+            click.echo(f"sample batch already screened ({batch.id}, {batch.screened} images): reusing it")
+        else:
+            screen_archive(settings, archive)
+        if not no_serve:
+            serve(settings, host, port)
+    finally:
+        worker.stop()
