@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -32,9 +33,9 @@ def _postgres_available() -> bool:
         return False
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """URL of a new, empty PostgreSQL database, dropped after the test."""
+@contextmanager
+def temporary_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for the block, dropped afterwards (skip/fail if none)."""
     require(_postgres_available(), f"PostgreSQL at {PG_ADMIN_URL}")
     name = f"osteo_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -46,6 +47,13 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database, dropped after the test."""
+    with temporary_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -126,10 +128,11 @@ def screen_archive(settings: Settings, archive: Path) -> Batch:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     """The dashboard; uploads from the browser go to the demo worker."""
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from web import create_app
 
+    server = make_server(host, port, create_app(settings), threaded=True)  # listening from here on
     click.echo("")
     click.echo(f"Dashboard:       http://{host}:{port}/")
     click.echo(f"Hospital login:  {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
@@ -137,7 +140,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     click.echo(f"Reports:         {LocalObjectStore(settings.storage_dir).local_path('reports')}/")
     click.echo("Synthetic demo model on phantom data: a demonstration, not for clinical use.")
     click.echo("Press Ctrl-C to stop.")
-    run_simple(host, port, create_app(settings), threaded=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 @click.command()
@@ -153,6 +159,8 @@ def demo(archive: Path | None, host: str, port: int, no_serve: bool) -> None:
         raise click.ClickException("osteo demo runs on the embedded default: unset OSTEO_REDIS_URL")
     schema.upgrade(settings.database_url)
     ensure_demo_accounts(settings)
+    # `kill`/SIGTERM ends the demo like Ctrl-C does, so the worker is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     archive = archive or sample_archive(settings)
     batch = screened_batch(settings, archive) if archive.name == SAMPLE_NAME else None
     worker = DemoWorker(settings)

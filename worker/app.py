@@ -21,7 +21,12 @@ from screening.pipeline import QUEUES
 
 def broker_options(settings: Settings) -> tuple[str, dict]:
     if settings.redis_url:
-        return settings.redis_url, {"visibility_timeout": settings.broker_visibility_timeout}
+        timeout = settings.broker_visibility_timeout
+        # Kombu sweeps for abandoned tasks every interval × throttle seconds (100 s by default);
+        # a short visibility timeout is only useful with a sweep that is short too.
+        return settings.redis_url, {"visibility_timeout": timeout,
+                                    "unacked_restore_interval": min(10, max(1, timeout // 8)),
+                                    "unacked_restore_throttle": 1 if timeout < 300 else 10}
     folder = Path(settings.var_dir).resolve() / "broker"
     for sub in ("queue", "processed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)

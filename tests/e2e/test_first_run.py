@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.processes import REPO_ROOT
 from web.demo import DEMO_STAFF
 from worker.topology import local_command
 

@@ -6,19 +6,16 @@ read); tests that must start from nothing take the per-test ``postgres_url``.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from screening.config import Settings, load_settings
 from screening.db import schema
 from screening.db.session import session_scope
 from screening.storage import LocalObjectStore
-from tests.conftest import require
-from tests.fixtures_services import PG_ADMIN_URL, _postgres_available
+from tests.fixtures_services import temporary_database
 from tests.integration.web.world import World, build
 from web import create_app
 
@@ -34,19 +31,9 @@ def web_settings(database_url: str, var_dir: Path, **extra: str) -> Settings:
 
 @pytest.fixture(scope="module")
 def world_db() -> Iterator[str]:
-    require(_postgres_available(), f"PostgreSQL at {PG_ADMIN_URL}")
-    name = f"osteo_web_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with temporary_database() as url:
         schema.upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """A whole batch through the real pipeline on the embedded default (SQLite, local store, in-process)."""
 
-import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -8,7 +7,7 @@ from sqlalchemy import func, select
 
 from screening.cli import cli
 from screening.config import load_settings
-from screening.db import Batch, BatchStatus, DailyHospitalSummary, Image, Patient, Prediction, Quality, session_scope
+from screening.db import BatchStatus, DailyHospitalSummary, Image, Patient, Prediction, Quality, session_scope
 from screening.db import schema
 from screening.local_runner import run_batch
 from screening.model_registry import load_active_predictor
