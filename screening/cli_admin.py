@@ -146,14 +146,17 @@ def token_revoke(prefix: str) -> None:
 @click.command()
 def init() -> None:
     """Create the database schema and the object store, then say what to do next."""
-    from screening.storage import open_store
+    from screening.storage import StorageError, open_store
 
     settings = load_settings()
     _upgrade(settings)
     store = open_store(settings)
     ensure = getattr(store, "ensure_bucket", None)
-    if ensure is not None:
-        ensure()
+    try:
+        if ensure is not None:
+            ensure()
+    except StorageError as exc:
+        raise click.ClickException(f"object store: {exc}") from None
     click.echo(f"database:     {settings.database_url} (revision {schema.current_revision(settings.database_url)})")
     click.echo(f"object store: {settings.storage_backend} "
                f"{settings.storage_dir if settings.storage_backend == 'local' else settings.s3_bucket}")

@@ -69,3 +69,22 @@ def test_duplicate_hospital_is_refused(run):
     args = ("hospital", "add", "DH1", "--name", "x", "--district", "d", "--region", "r")
     run(*args)
     assert "already exists" in run(*args, ok=False).output
+
+
+def test_init_creates_database_and_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSTEO_VAR_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+    assert (tmp_path / "osteo.db").exists() and (tmp_path / "objects").is_dir()
+
+
+def test_init_with_unreachable_object_store_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSTEO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("OSTEO_STORAGE_BACKEND", "s3")
+    monkeypatch.setenv("OSTEO_S3_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("OSTEO_S3_ACCESS_KEY", "k")
+    monkeypatch.setenv("OSTEO_S3_SECRET_KEY", "s")
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code != 0
+    assert "object store" in result.output and "127.0.0.1:1" in result.output
