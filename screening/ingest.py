@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from screening.archives import MANIFEST_NAME, ArchiveLimits, Manifest, ManifestRow, Member, Rejected, iter_archive, parse_manifest
 from screening.db.models import Batch, Hospital, Image, Patient, Quality
 from screening.imaging import DecodedImage, inspect_file
+from screening.imaging.png import encode_png
 from screening.pseudonyms import pseudonymise
 from screening.storage import ObjectStore
 
@@ -127,11 +128,7 @@ def encode_normalised_png(pixels: np.ndarray) -> bytes:
     scale = STORED_MAX_SIDE / max(height, width)
     if scale < 1:
         pixels = cv2.resize(pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    ok, encoded = cv2.imencode(".png", np.clip(pixels * 65535.0 + 0.5, 0, 65535).astype(np.uint16),
-                               [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode a PNG")
-    return encoded.tobytes()
+    return encode_png(np.clip(pixels * 65535.0 + 0.5, 0, 65535).astype(np.uint16))
 
 
 def decode_normalised_png(data: bytes) -> np.ndarray:

@@ -22,7 +22,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,8 @@ from screening.archives import ArchiveError, ArchiveLimits, iter_archive
 from screening.config import Settings
 from screening.db.models import Batch, BatchStatus, Hospital, Image, Prediction, Report, new_id
 from screening.db.session import session_scope
-from screening.ingest import IngestState, decode_normalised_png, find_manifest, ingest_item
+from screening.chunks import screen_images
+from screening.ingest import IngestState, find_manifest, ingest_item
 from screening.rollups import SCREENABLE, finalize_counts, recount_ingest, refresh_daily_summary, refresh_patients
 from screening.storage import ObjectStore
 from screening.upserts import insert_ignore
@@ -43,8 +43,6 @@ SCREEN_CHUNK = "osteo.screen_chunk"
 RENDER_REPORT = "osteo.render_report"
 FINALIZE = "osteo.finalize"
 QUEUES = {INGEST: "ingest", SCREEN_CHUNK: "inference", RENDER_REPORT: "reports", FINALIZE: "reports"}
-
-OVERLAY_COLORMAPS = ("jet", "hot", "viridis")
 
 Enqueue = Callable[[str, tuple], None]
 
@@ -199,7 +197,6 @@ def _fail_batch(ctx: PipelineContext, batch_id: str, message: str) -> None:
 
 def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> None:
     """Predict + Grad-CAM for the chunk's images that have no prediction for this model yet."""
-    from screening.model.overlays import render_overlays
     from screening.model_registry import register_model_version
 
     predictor = ctx.predictor
@@ -213,78 +210,11 @@ def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> N
         todo = [img for img in session.scalars(select(Image).where(Image.id.in_(image_ids)).order_by(Image.id))
                 if img.id not in done]
     if todo:
-        prepared = _prepare(ctx, predictor, todo)
-        rows = _predict_and_store(ctx, predictor, prepared, render_overlays)
+        rows, errors = screen_images(ctx.store, predictor, todo)
         with session_scope(ctx.database_url) as session:
             insert_ignore(session, Prediction, rows, ("image_id", "model_version_id"))
-            _record_image_errors(session, prepared.errors)
+            _record_image_errors(session, errors)
     _advance_if_screened(ctx, batch_id)
-
-
-@dataclass
-class _Prepared:
-    images: list[Image]
-    model_input: np.ndarray
-    clahe: np.ndarray
-    tabular: np.ndarray
-    errors: dict[int, str]
-
-
-def _prepare(ctx: PipelineContext, predictor: Predictor, images: list[Image]) -> _Prepared:
-    """Load and preprocess each image with the bundle's own parameters; failures stay per image."""
-    from screening.imaging import PreprocessParams, preprocess
-    from screening.model.network import encode_tabular
-
-    params = PreprocessParams.from_dict(predictor.card.preprocessing)
-    ok: list[Image] = []
-    inputs, clahes, tabular = [], [], []
-    errors: dict[int, str] = {}
-    for image in images:
-        try:
-            pixels = decode_normalised_png(ctx.store.get_bytes(image.storage_key))
-            prepared = preprocess(pixels, params.size, params.clip_limit, params.tile_grid)
-            tab = encode_tabular(image.age_months, image.sex)
-        except Exception as exc:  # noqa: BLE001 - one bad image must not stop its chunk
-            errors[image.id] = f"could not be screened: {exc}"
-            continue
-        ok.append(image)
-        inputs.append(prepared.model_input)
-        clahes.append(prepared.clahe)
-        tabular.append(tab)
-    size = params.size
-    return _Prepared(ok, np.stack(inputs) if inputs else np.zeros((0, size, size, 3), np.float32),
-                     np.stack(clahes) if clahes else np.zeros((0, size, size), np.uint8),
-                     np.stack(tabular) if tabular else np.zeros((0, 2), np.float32), errors)
-
-
-def _predict_and_store(ctx: PipelineContext, predictor: Predictor, prepared: _Prepared,
-                       render_overlays: Callable[..., dict[str, bytes]]) -> list[dict]:
-    if not prepared.images:
-        return []
-    results = predictor.predict_batch(prepared.model_input, prepared.tabular)
-    rows = []
-    for image, clahe, result in zip(prepared.images, prepared.clahe, results, strict=True):
-        prefix = f"overlays/{image.batch_id}/{image.id}"
-        overlay_keys = {}
-        for name, png in render_overlays(clahe, result.heatmap, OVERLAY_COLORMAPS).items():
-            overlay_keys[name] = f"{prefix}/{name}.png"
-            ctx.store.put_bytes(overlay_keys[name], png, "image/png")
-        clahe_key = f"{prefix}/clahe.png"
-        ctx.store.put_bytes(clahe_key, _png(clahe), "image/png")
-        probs = result.probabilities
-        rows.append(dict(image_id=image.id, batch_id=image.batch_id, hospital_id=image.hospital_id,
-                         patient_id=image.patient_id, model_version_id=result.model_version,
-                         predicted_class=result.label, p_normal=probs["normal"],
-                         p_osteopenia=probs["osteopenia"], p_osteoporosis=probs["osteoporosis"],
-                         referred=bool(result.refer), clahe_key=clahe_key, overlay_keys=overlay_keys,
-                         created_at=_now()))
-    return rows
-
-
-def _png(gray: np.ndarray) -> bytes:
-    import cv2
-
-    return cv2.imencode(".png", gray)[1].tobytes()
 
 
 def _record_image_errors(session: Session, errors: dict[int, str]) -> None:

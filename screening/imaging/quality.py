@@ -179,8 +179,8 @@ def _colour_finding(decoded: DecodedImage) -> QualityVerdict | None:
 
 
 def _exposure_findings(pixels: np.ndarray) -> list[QualityVerdict | None]:
-    """Blank, clipped and low-contrast images, judged on a subsample of at most ~512 px a side."""
-    step = max(1, max(pixels.shape) // 512)
+    """Blank, clipped and low-contrast images, judged on a subsample of at most ~256 px a side."""
+    step = max(1, max(pixels.shape) // 256)
     sample = pixels[::step, ::step]
     histogram = np.bincount(np.clip(sample * 255.0 + 0.5, 0, 255).astype(np.uint8).ravel(), minlength=256)
     share = histogram / sample.size

@@ -12,7 +12,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from .colour import colorfulness, rgb_to_gray
 from .decoded import DecodedImage, DecodeError, ImageMetadata, check_pixel_limit
@@ -37,6 +37,9 @@ def decode_raster(data: bytes, source_format: str, max_pixels: int) -> DecodedIm
         with image:
             check_pixel_limit(image.width, image.height, max_pixels)
             try:
+                # WeasyPrint sets LOAD_TRUNCATED_IMAGES globally when it is imported (report
+                # workers); an upload cut off in transit must still be rejected, never padded.
+                ImageFile.LOAD_TRUNCATED_IMAGES = False
                 image.load()
                 if source_format == "jpeg":
                     image = ImageOps.exif_transpose(image)

@@ -118,3 +118,14 @@ def test_unsupported_compression_is_named(synth):
     decoded, verdict = inspect_file(buffer.getvalue())
     assert decoded is None and verdict.status == "rejected"
     assert "JPEG-LS" in verdict.reason and "cannot decode" in verdict.reason
+
+
+def test_truncated_png_is_rejected_even_after_weasyprint_is_imported(hostile):
+    """WeasyPrint switches Pillow to pad truncated images; report workers also ingest."""
+    import weasyprint  # noqa: F401  (its import flips ImageFile.LOAD_TRUNCATED_IMAGES)
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    data, _ = hostile["truncated PNG"]
+    _, verdict = inspect_file(data, "cut.png")
+    assert verdict.status == "rejected" and "damaged" in verdict.reason
