@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from screening.archives import MANIFEST_NAME, ArchiveLimits, Manifest, ManifestRow, Member, Rejected, iter_archive, parse_manifest
 from screening.db.models import Batch, Hospital, Image, Patient, Quality
 from screening.imaging import DecodedImage, inspect_file
-from screening.imaging.png import encode_png
+from screening.imaging.png import encode_png, stripped_gray_png
 from screening.pseudonyms import pseudonymise
 from screening.storage import ObjectStore
 
@@ -69,7 +69,8 @@ def ingest_item(session: Session, store: ObjectStore, secret: str, state: Ingest
     assert patient_row is not None
     patient = _patient(session, state, pseudonymise(secret, state.hospital.code, patient_row.patient_id), patient_row.sex)
     key = f"images/{state.hospital.code}/{state.batch.id}/{sha[:24]}.png"
-    store.put_bytes(key, encode_normalised_png(decoded.pixels), "image/png")
+    store.put_bytes(key, stripped_gray_png(item.data, STORED_MAX_SIDE) or encode_normalised_png(decoded.pixels),
+                    "image/png")
     image = _add(session, state, item.name, Quality(verdict.status), verdict.reason, sha256=sha,
                  patient_id=patient.id, age_months=patient_row.age_months, sex=patient_row.sex,
                  study_date=patient_row.study_date, storage_key=key, source_format=decoded.source_format,
@@ -132,7 +133,7 @@ def encode_normalised_png(pixels: np.ndarray) -> bytes:
 
 
 def decode_normalised_png(data: bytes) -> np.ndarray:
-    """Inverse of encode_normalised_png: float32 pixels in [0, 1]."""
+    """Float32 pixels in [0, 1] of a stored image (16-bit from encode_normalised_png, or a stripped 8/16-bit original)."""
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.ndim != 2:
         raise ValueError("stored image is not a grayscale PNG")
