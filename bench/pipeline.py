@@ -154,8 +154,10 @@ class Deployment:
 def measure_model(label: str, bundle_dir: Path, archive: Path, warmup: Path, root: Path, broker: str | None,
                   raw_batches: int) -> dict[str, float]:
     log(f"\n== {label} ==")
-    raw = raw_throughput(bundle_dir, raw_batches)
-    log(f"raw model(x), batch 32:           {raw:8.1f} images/s")
+    # Raw throughput is measured before and after the pipeline run and averaged, so a
+    # drift of the machine's speed during the run does not favour either side.
+    raw_before = raw_throughput(bundle_dir, raw_batches)
+    log(f"raw model(x), batch 32, before:   {raw_before:8.1f} images/s")
     deployment = Deployment(root, bundle_dir, broker)
     try:
         deployment.run(warmup)
@@ -164,9 +166,13 @@ def measure_model(label: str, bundle_dir: Path, archive: Path, warmup: Path, roo
         deployment.close()
     pipeline = screened / seconds
     log(f"pipeline ingest+screen ({screened} img): {pipeline:8.1f} images/s ({seconds:.1f} s)")
+    raw_after = raw_throughput(bundle_dir, raw_batches)
+    raw = (raw_before + raw_after) / 2
+    log(f"raw model(x), batch 32, after:    {raw_after:8.1f} images/s (mean {raw:.1f})")
     log(f"ratio pipeline/raw:               {pipeline / raw:8.2f}")
-    return {"raw_images_per_s": raw, "pipeline_images_per_s": pipeline, "pipeline_seconds": seconds,
-            "images": screened, "ratio_pipeline_to_raw": pipeline / raw}
+    return {"raw_images_per_s": raw, "raw_before_images_per_s": raw_before, "raw_after_images_per_s": raw_after,
+            "pipeline_images_per_s": pipeline, "pipeline_seconds": seconds, "images": screened,
+            "ratio_pipeline_to_raw": pipeline / raw}
 
 
 def big_archive(path: Path, gigabytes: float) -> tuple[Path, int]:

@@ -66,7 +66,9 @@ def _shrink(image: PILImage.Image, max_side: int) -> PILImage.Image:
         return image
     scale = max_side / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, PILImage.Resampling.LANCZOS)
+    # reducing_gap: an integer box reduction first, then Lanczos on the small image;
+    # indistinguishable at print size and several times faster on 1-2k px pictures.
+    return image.resize(size, PILImage.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def screen_image_uri(png: bytes) -> str:
