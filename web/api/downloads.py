@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from screening.accounts import audit
 from screening.db.models import Image, Patient, Prediction, Report
-from screening.pipeline import OVERLAY_COLORMAPS
+from screening.chunks import OVERLAY_COLORMAPS
 from screening.storage import ObjectNotFound
 from web.api import api
 from web.auth import api_login_required
