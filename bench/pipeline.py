@@ -77,7 +77,9 @@ def make_archive(path: Path, count: int, seed: int, size: int = 512) -> Path:
 
 def efficientnet_bundle(directory: Path) -> Path:
     from screening.model import ModelCard, build_fusion_model, save_bundle
+    from screening.model.runtime import configure_threads
 
+    configure_threads()  # the same TensorFlow threading as the inference worker, for a fair raw figure
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # random weights are fine for timing; said in the output
         model = build_fusion_model("efficientnetv2s", 224)

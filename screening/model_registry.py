@@ -31,8 +31,10 @@ def load_active_predictor(settings: Settings):  # type: ignore[no-untyped-def]
     """
     from screening.model.bundle import load_bundle, load_bundle_from_store
     from screening.model.inference import Predictor
+    from screening.model.runtime import configure_threads
     from screening.storage import open_store
 
+    configure_threads()
     with session_scope(settings.database_url) as session:
         active = session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True),
                                                            ModelVersion.bundle_key.is_not(None)))
