@@ -132,7 +132,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     from web import create_app
 
-    server = make_server(host, port, create_app(settings), threaded=True)  # listening from here on
+    try:
+        server = make_server(host, port, create_app(settings), threaded=True)  # listening from here on
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror}); try --port") from None
     click.echo("")
     click.echo(f"Dashboard:       http://{host}:{port}/")
     click.echo(f"Hospital login:  {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
