@@ -14,8 +14,10 @@ from flask import g
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from screening.db.models import Hospital, Role, User
-from web.errors import Problem, bad_request, forbidden
+from screening import queries
+from screening.db.models import Batch, Hospital, Patient, Role, User
+from web.errors import Problem, bad_request, forbidden, not_found
+from web.state import db
 
 
 def visible_hospital_ids(session: Session, user: User) -> frozenset[int] | None:
@@ -69,3 +71,19 @@ def upload_hospital(session: Session, user: User, code: str | None) -> Hospital:
     if hospital is None:
         raise Problem(422, "Unknown hospital", f"no hospital has the code {code!r}")
     return hospital
+
+
+def visible_batch(batch_id: str) -> Batch:
+    """The batch if the caller may see it; 404 otherwise (other hospitals' ids are not confirmed)."""
+    batch = queries.get_batch(db(), visible_hospital_ids(db(), g.user), batch_id)
+    if batch is None:
+        raise not_found(f"no batch {batch_id!r} that you can see")
+    return batch
+
+
+def visible_patient(pseudonym: str) -> Patient:
+    """The patient if the caller may see them; 404 otherwise."""
+    patient = queries.find_patient(db(), visible_hospital_ids(db(), g.user), pseudonym.strip().upper())
+    if patient is None:
+        raise not_found(f"no patient {pseudonym!r} that you can see")
+    return patient

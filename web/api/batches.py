@@ -14,7 +14,7 @@ from screening.storage import ObjectNotFound
 from web.api import api
 from web.api.params import choice_param, page_json, page_params, respond
 from web.auth import api_login_required
-from web.authz import visible_hospital_ids
+from web.authz import visible_batch, visible_hospital_ids
 from web.errors import Problem, bad_request, not_found
 from web.presenters import DISCLAIMER, batch_json, result_json
 from web.state import db, state
@@ -22,14 +22,6 @@ from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
 
 CSV_COLUMNS = ("filename", "quality", "reason", "error", "class", "p_normal", "p_osteopenia", "p_osteoporosis",
                "referred", "patient", "model_version")
-
-
-def visible_batch(batch_id: str) -> Batch:
-    """The batch if the caller may see it; 404 otherwise (other hospitals' ids are not confirmed)."""
-    batch = queries.get_batch(db(), visible_hospital_ids(db(), g.user), batch_id)
-    if batch is None:
-        raise not_found(f"no batch {batch_id!r} that you can see")
-    return batch
 
 
 @api.post("/batches")

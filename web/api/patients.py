@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, g
+from flask import Response
 
 from screening import queries
 from web.api import api
 from web.api.params import respond
 from web.auth import api_login_required
-from web.authz import visible_hospital_ids
-from web.errors import not_found
+from web.authz import visible_patient
 from web.presenters import history_json
 from web.state import db
 
@@ -17,8 +16,6 @@ from web.state import db
 @api.get("/patients/<pseudonym>")
 @api_login_required
 def get_patient(pseudonym: str) -> Response:
-    patient = queries.find_patient(db(), visible_hospital_ids(db(), g.user), pseudonym.strip().upper())
-    if patient is None:
-        raise not_found(f"no patient {pseudonym!r} that you can see")
+    patient = visible_patient(pseudonym)
     entries = queries.patient_history(db(), patient)
     return respond(history_json(patient, entries), [e.prediction.model_version_id for e in entries])

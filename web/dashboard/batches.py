@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from screening import queries
 from screening.db.models import Role
-from web.api.batches import visible_batch
+from web.authz import visible_batch
 from web.auth import login_required
 from web.authz import visible_hospital_ids
 from web.dashboard import dashboard

@@ -6,10 +6,9 @@ from flask import g, render_template, request
 
 from screening import queries
 from web.auth import login_required
-from web.authz import visible_hospital_ids
+from web.authz import visible_hospital_ids, visible_patient
 from web.charts import line_chart
 from web.dashboard import dashboard
-from web.errors import not_found
 from web.state import db
 
 PAGE_SIZE = 50
@@ -26,9 +25,7 @@ def patients() -> str:
 @dashboard.get("/patients/<pseudonym>")
 @login_required
 def patient_page(pseudonym: str) -> str:
-    patient = queries.find_patient(db(), visible_hospital_ids(db(), g.user), pseudonym.strip().upper())
-    if patient is None:
-        raise not_found(f"no patient {pseudonym!r} that you can see")
+    patient = visible_patient(pseudonym)
     entries = queries.patient_history(db(), patient)
     labels = [e.prediction.created_at.strftime("%Y-%m-%d") for e in entries]
     chart = line_chart(labels, {"P(osteoporosis)": [e.prediction.p_osteoporosis for e in entries],
