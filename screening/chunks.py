@@ -21,11 +21,11 @@ from screening.imaging import PreprocessParams, preprocess
 from screening.imaging.png import encode_png
 from screening.ingest import decode_normalised_png
 from screening.storage import ObjectStore
+from screening.vocabulary import OVERLAY_COLORMAPS
 
 if TYPE_CHECKING:  # TensorFlow is imported only by processes that screen
     from screening.model.inference import Prediction, Predictor
 
-OVERLAY_COLORMAPS = ("jet", "hot", "viridis")
 THREADS = max(2, os.cpu_count() or 1)
 
 

@@ -13,6 +13,7 @@ from screening.db.session import session_scope
 from screening.local_runner import run_batch
 from screening.pipeline import accept_upload
 from screening.storage import LocalObjectStore, ObjectStore, open_store
+from screening.vocabulary import DISCLAIMER
 
 
 class StageProgress:
@@ -85,4 +86,4 @@ def print_outcome(settings: Settings, store: ObjectStore, batch: Batch) -> None:
         click.echo(f"summary:  {where(batch.summary_key)}")
     if batch.error:
         click.echo("problems:\n  " + batch.error.replace("\n", "\n  "))
-    click.echo("A screening aid, not a diagnosis: DXA is the reference standard.")
+    click.echo(DISCLAIMER)

@@ -31,9 +31,12 @@ from screening.db.models import Batch, BatchStatus, Hospital, Image, Prediction,
 from screening.db.session import session_scope
 from screening.chunks import screen_images
 from screening.ingest import IngestState, find_manifest, ingest_item
-from screening.rollups import SCREENABLE, finalize_counts, recount_ingest, refresh_daily_summary, refresh_patients
+from screening.rollups import (
+    finalize_counts, recount_ingest, refresh_daily_summary, refresh_patients, summary_day,
+)
 from screening.storage import ObjectStore
 from screening.upserts import insert_ignore
+from screening.vocabulary import COMPLETED_STATUSES, SCREENABLE
 
 if TYPE_CHECKING:  # TensorFlow is imported only by processes that screen
     from screening.model.inference import Predictor
@@ -291,26 +294,27 @@ def finalize(ctx: PipelineContext, batch_id: str) -> None:
     """Counters, batch summary report, patients' latest risk, the hospital's daily summary."""
     with session_scope(ctx.database_url) as session:
         batch = session.get(Batch, batch_id)
-        if batch is None or batch.status in (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS):
+        if batch is None or batch.status in COMPLETED_STATUSES:
             return
         errors = finalize_counts(session, batch)
         refresh_patients(session, batch_id)
-        refresh_daily_summary(session, batch.hospital_id, batch.created_at.date())
-    summary_key = _store_summary(ctx, batch_id) if ctx.reports_enabled else None
+        refresh_daily_summary(session, batch.hospital_id, summary_day(batch.created_at))
+    finished_at = _now()  # printed in the summary, then stored on the batch
+    summary_key = _store_summary(ctx, batch_id, finished_at) if ctx.reports_enabled else None
     with session_scope(ctx.database_url) as session:
         batch = session.get(Batch, batch_id)
         batch.summary_key = summary_key
         batch.status = BatchStatus.COMPLETE_WITH_ERRORS if errors else BatchStatus.COMPLETE
         batch.error = "\n".join(filter(None, [batch.error, *errors])) or None
-        batch.finished_at = _now()
+        batch.finished_at = finished_at
 
 
-def _store_summary(ctx: PipelineContext, batch_id: str) -> str | None:
+def _store_summary(ctx: PipelineContext, batch_id: str, finished_at: datetime) -> str | None:
     from screening.reports.context import build_batch_summary_context
     from screening.reports.render import store_batch_summary
 
     with session_scope(ctx.database_url) as session:
-        summary = build_batch_summary_context(session, batch_id)
+        summary = build_batch_summary_context(session, batch_id, finished_at)
     html_key, _pdf_key, _csv_key = store_batch_summary(ctx.store, summary, ctx.renderer)
     return html_key
 

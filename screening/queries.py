@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, true
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from screening.db.models import (
     Batch, DailyHospitalSummary, Hospital, Image, ModelVersion, Patient, Prediction, Report,
 )
+from screening.rollups import batches_of_days
 
 HospitalIds = Collection[int] | None
 LEVELS = ("hospital", "district", "region")
@@ -264,11 +265,8 @@ def _trend(session: Session, hospitals: Select, start: date | None, end: date | 
 def _model_versions_in(session: Session, hospitals: Select, start: date | None, end: date | None) -> list[str]:
     """Model versions of the batches behind the figures (named in every result)."""
     query = (select(Batch.model_version_id).where(Batch.hospital_id.in_(hospitals),
-                                                  Batch.model_version_id.is_not(None)).distinct())
-    if start:
-        query = query.where(Batch.created_at >= start)
-    if end:
-        query = query.where(Batch.created_at < end + timedelta(days=1))
+                                                  Batch.model_version_id.is_not(None),
+                                                  *batches_of_days(Batch.created_at, start, end)).distinct())
     return sorted(session.scalars(query))
 
 

@@ -7,17 +7,22 @@ small daily summary table instead of scanning predictions.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement
 
 from screening.db.models import (
     Batch, DailyHospitalSummary, Image, Patient, Prediction, Quality, Report, RiskClass,
 )
+from screening.results import overall_result
 from screening.upserts import insert_ignore
+from screening.vocabulary import SCREENABLE
 
-SCREENABLE = (Quality.ACCEPTED, Quality.WARNING)
+logger = logging.getLogger(__name__)
 
 
 def recount_ingest(session: Session, batch: Batch) -> None:
@@ -46,33 +51,36 @@ def finalize_counts(session: Session, batch: Batch) -> list[str]:
 
 
 def refresh_patients(session: Session, batch_id: str) -> None:
-    """Each screened patient's latest risk: the highest-risk image of their newest batch."""
+    """Each screened patient's latest result: the overall result of their newest batch.
+
+    The class and risk are those of :func:`screening.results.overall_result`, the
+    rule the patient's report and the batch summary use; referred when any image is.
+    """
     batch = session.get(Batch, batch_id)
-    rows = session.execute(
-        select(Prediction.patient_id, func.max(Prediction.p_osteoporosis), func.max(
-            case((Prediction.referred, 1), else_=0)))
-        .where(Prediction.batch_id == batch_id, Prediction.model_version_id == batch.model_version_id)
-        .group_by(Prediction.patient_id)).all()
-    for patient_id, risk, referred in rows:
+    by_patient: dict[int, list[Prediction]] = {}
+    for prediction in session.scalars(select(Prediction).where(
+            Prediction.batch_id == batch_id, Prediction.model_version_id == batch.model_version_id,
+            Prediction.patient_id.is_not(None))):
+        by_patient.setdefault(prediction.patient_id, []).append(prediction)
+    for patient_id, predictions in by_patient.items():
         patient = session.get(Patient, patient_id)
         if patient.latest_screened_at is not None and _aware(patient.latest_screened_at) > _aware(batch.created_at):
             continue  # a newer batch already set this patient's latest result
-        worst = session.scalar(select(Prediction.predicted_class).where(
-            Prediction.batch_id == batch_id, Prediction.patient_id == patient_id,
-            Prediction.model_version_id == batch.model_version_id)
-            .order_by(Prediction.p_osteoporosis.desc()).limit(1))
-        patient.latest_class = RiskClass(worst)
-        patient.latest_risk = risk
-        patient.latest_referred = bool(referred)
+        overall = overall_result(predictions)
+        if overall is None:
+            continue
+        patient.latest_class = RiskClass(overall.predicted_class)
+        patient.latest_risk = overall.p_osteoporosis
+        patient.latest_referred = any(p.referred for p in predictions)
         patient.latest_screened_at = batch.created_at
         patient.latest_model_version_id = batch.model_version_id
+    logger.info("batch=%s patients refreshed=%d", batch_id, len(by_patient))
 
 
 def refresh_daily_summary(session: Session, hospital_id: int, day: date) -> None:
     """Recompute the hospital's summary row for ``day`` from all of that day's batches."""
-    start = datetime.combine(day, time.min, tzinfo=timezone.utc)
-    batch_ids = select(Batch.id).where(Batch.hospital_id == hospital_id, Batch.created_at >= start,
-                                       Batch.created_at < start + timedelta(days=1))
+    batch_ids = select(Batch.id).where(Batch.hospital_id == hospital_id,
+                                       *batches_of_days(Batch.created_at, day, day))
     by_class = dict(session.execute(select(Prediction.predicted_class, func.count()).where(
         Prediction.batch_id.in_(batch_ids)).group_by(Prediction.predicted_class)).all())
     referred = session.scalar(select(func.count()).select_from(Prediction).where(
@@ -83,6 +91,30 @@ def refresh_daily_summary(session: Session, hospital_id: int, day: date) -> None
     row = dict(hospital_id=hospital_id, day=day, screened=sum(counts.values()), referred=referred,
                rejected=images.get(Quality.REJECTED, 0), files=sum(images.values()), **counts)
     insert_ignore(session, DailyHospitalSummary, [row], ("hospital_id", "day"), update=True)
+
+
+def summary_day(uploaded_at: datetime) -> date:
+    """The summary day of a batch uploaded at ``uploaded_at``: its UTC date, whatever the session's zone."""
+    return _aware(uploaded_at).astimezone(timezone.utc).date()
+
+
+def utc_day_start(day: date) -> datetime:
+    """Midnight UTC of ``day``: summary days are UTC days of the batches' upload time."""
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def batches_of_days(created_at: Any, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
+    """Conditions on a batch's upload time that select the summary days ``first``..``last``.
+
+    Bounds are explicit UTC instants: a bare date would be read in the database
+    session's time zone, and then figures and the batches behind them disagree.
+    """
+    conditions = []
+    if first is not None:
+        conditions.append(created_at >= utc_day_start(first))
+    if last is not None:
+        conditions.append(created_at < utc_day_start(last + timedelta(days=1)))
+    return conditions
 
 
 def _aware(moment: datetime) -> datetime:

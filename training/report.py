@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from screening.vocabulary import DISCLAIMER
 from training.metrics import apply_temperature
 from training.plots import plot_confusion_matrix, plot_reliability, plot_roc_curves, plot_training_curves
 
@@ -104,7 +105,7 @@ figure {{ display: inline-block; margin: .5rem; }} img {{ max-width: 28rem; }}
 .notes {{ background: #fff6e0; padding: .5rem 1rem; border-left: 4px solid #e0a000; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<div class="notes"><ul>{note_items}<li>A screening aid, not a diagnosis: DXA is the reference standard.</li></ul></div>
+<div class="notes"><ul>{note_items}<li>{DISCLAIMER}</li></ul></div>
 <h2>Summary</h2><table>{''.join(f'<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>' for k, v in summary_rows)}</table>
 <h2>Referral operating point</h2><table>{''.join(f'<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>' for k, v in referral_rows)}</table>
 <h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>images</th></tr>{per_class}</table>

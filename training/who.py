@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-WHO_CLASSES: tuple[str, str, str] = ("normal", "osteopenia", "osteoporosis")
+from screening.vocabulary import CLASS_NAMES
+
+WHO_CLASSES: tuple[str, ...] = CLASS_NAMES
 
 # WHO: normal >= -1.0; low bone mass (osteopenia) between; osteoporosis <= -2.5.
 NORMAL_MIN_T = -1.0

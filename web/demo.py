@@ -28,6 +28,7 @@ from screening.config import Settings, load_settings
 from screening.db import Batch, BatchStatus, Role, User, schema, session_scope
 from screening.pipeline import INGEST, QUEUES, accept_upload
 from screening.storage import LocalObjectStore, open_store
+from screening.vocabulary import COMPLETED_STATUSES, is_finished
 from worker.topology import celery_worker_command
 
 DEMO_HOSPITAL = ("DEMO-DH", "Demo District Hospital", "Demo District", "Demo Region")
@@ -36,7 +37,6 @@ DEMO_OFFICIAL = ("official@demo.osteo", "demo-official-pass")
 SAMPLE_NAME = "sample-phantoms.zip"
 SAMPLE_IMAGES = 48
 SAMPLE_SEED = 2026
-FINISHED = (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS)
 
 
 def ensure_demo_accounts(settings: Settings) -> None:
@@ -82,7 +82,7 @@ def screened_batch(settings: Settings, archive: Path) -> Batch | None:
         hospital = get_hospital(session, DEMO_HOSPITAL[0])
         return session.scalar(select(Batch).where(Batch.hospital_id == hospital.id,
                                                   Batch.original_filename == archive.name,
-                                                  Batch.status.in_(FINISHED)).order_by(Batch.created_at.desc()))
+                                                  Batch.status.in_(COMPLETED_STATUSES)).order_by(Batch.created_at.desc()))
 
 
 class DemoWorker:
@@ -115,7 +115,7 @@ def screen_archive(settings: Settings, archive: Path) -> Batch:
     click.echo(f"screening {archive.name} (batch {batch.id}); the worker log is in {settings.var_dir}/demo/")
     progress = StageProgress()
     try:
-        while batch.status not in (*FINISHED, BatchStatus.FAILED):
+        while not is_finished(batch.status):
             time.sleep(0.5)
             with session_scope(settings.database_url) as session:
                 batch = session.get(Batch, batch.id)

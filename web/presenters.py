@@ -14,10 +14,8 @@ from flask import g, url_for
 
 from screening.db.models import Batch, BatchStatus, ModelVersion, Patient, Report
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
+from screening.vocabulary import DISCLAIMER, batch_status_label, class_short_label, is_finished
 from web.state import db
-
-DISCLAIMER = "Screening aid, not a diagnosis; DXA is the reference standard."
-FINISHED = {BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.FAILED}
 
 
 def iso(moment: date | datetime | None) -> str | None:
@@ -32,7 +30,7 @@ def model_version_json(version: ModelVersion | None, version_id: str | None = No
 
 def progress(batch: Batch) -> float:
     """A 0..1 fraction over the batch's stages: ingest 10 %, screening 70 %, reports 20 %."""
-    if batch.status in FINISHED:
+    if is_finished(batch.status):
         return 1.0
     if batch.status is BatchStatus.QUEUED:
         return 0.0
@@ -58,7 +56,7 @@ def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any
         "id": batch.id,
         "hospital": {"code": batch.hospital.code, "name": batch.hospital.name},
         "status": batch.status.value,
-        "finished": batch.status in FINISHED,
+        "finished": is_finished(batch.status),
         "progress": progress(batch),
         "filename": batch.original_filename,
         "created_at": iso(batch.created_at),
@@ -180,4 +178,5 @@ def current_model_version() -> ModelVersion | None:
 
 def template_globals() -> dict[str, Any]:
     return {"disclaimer": DISCLAIMER, "active_model": current_model_version(), "current_user": g.get("user"),
+            "class_label": class_short_label, "status_label": batch_status_label,
             "progress": progress, "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}

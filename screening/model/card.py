@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from screening.model.network import CLASS_NAMES
+from screening.vocabulary import CLASS_NAMES, DISCLAIMER
 
 SCHEMA_VERSION = 1
 REFER_THRESHOLD_KEY = "refer_osteoporosis_probability"
 DEFAULT_INTENDED_USE = (
     "Screening aid for low bone density from routine adult hand/wrist X-rays, to prioritise "
-    "people for DXA. Not a diagnosis; DXA is the reference standard."
+    f"people for DXA. {DISCLAIMER}"
 )
 DEFAULT_LIMITATIONS = (
     "Cannot rule out low bone density.",

@@ -24,9 +24,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from screening.model.backbones import BACKBONE_LAYER, BACKBONES, build_backbone
+from screening.model.backbones import BACKBONE_LAYER, build_backbone
+from screening.vocabulary import CLASS_NAMES
 
-CLASS_NAMES: tuple[str, ...] = ("normal", "osteopenia", "osteoporosis")
 HEAD_LAYER = "head"
 PROBABILITIES_LAYER = "probabilities"
 AGE_SCALE_MONTHS = 1200.0
@@ -122,8 +122,3 @@ def set_backbone_trainable(model: keras.Model, trainable: bool, top_layers: int 
     first = 0 if top_layers is None else max(len(net.layers) - top_layers, 0)
     for index, layer in enumerate(net.layers):
         layer.trainable = index >= first and not isinstance(layer, layers.BatchNormalization)
-
-
-def available_backbones() -> list[str]:
-    """Names accepted by ``build_fusion_model(backbone=...)``."""
-    return sorted(BACKBONES)

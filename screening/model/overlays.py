@@ -11,16 +11,15 @@ import cv2
 import numpy as np
 
 from screening.imaging.png import encode_png
+from screening.vocabulary import DEFAULT_OVERLAY_COLORMAP, OVERLAY_COLORMAPS
 
-COLORMAPS: dict[str, int] = {
-    "jet": cv2.COLORMAP_JET,
-    "hot": cv2.COLORMAP_HOT,
-    "viridis": cv2.COLORMAP_VIRIDIS,
-}
+_OPENCV_COLORMAPS = {"jet": cv2.COLORMAP_JET, "hot": cv2.COLORMAP_HOT, "viridis": cv2.COLORMAP_VIRIDIS}
+# The product's overlay names (screening.vocabulary) mapped to OpenCV's colour maps.
+COLORMAPS: dict[str, int] = {name: _OPENCV_COLORMAPS[name] for name in OVERLAY_COLORMAPS}
 HEATMAP_WEIGHT = 0.4
 
 
-def blend_overlay(clahe: np.ndarray, heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
+def blend_overlay(clahe: np.ndarray, heatmap: np.ndarray, colormap: str = DEFAULT_OVERLAY_COLORMAP) -> np.ndarray:
     """BGR uint8 image (h, w, 3): the colour-mapped heatmap over the grey CLAHE image."""
     if clahe.ndim != 2 or clahe.dtype != np.uint8:
         raise ValueError(f"clahe must be a 2-D uint8 image, got {clahe.dtype} {clahe.shape}")
@@ -39,6 +38,6 @@ def blend_overlay(clahe: np.ndarray, heatmap: np.ndarray, colormap: str = "jet")
 
 
 def render_overlays(clahe: np.ndarray, heatmap: np.ndarray,
-                    colormaps: tuple[str, ...] = ("jet", "hot", "viridis")) -> dict[str, bytes]:
+                    colormaps: tuple[str, ...] = OVERLAY_COLORMAPS) -> dict[str, bytes]:
     """PNG bytes of the heatmap over ``clahe`` for each colormap name."""
     return {name: encode_png(blend_overlay(clahe, heatmap, name)) for name in colormaps}

@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from screening.db import RiskClass
+from screening.vocabulary import CANNOT_RULE_OUT, DXA_REFERENCE, SCREENING_AID
 
 VALIDATED_FROM_MONTHS = 50 * 12
 
-SCREENING_AID = "This is a screening aid, not a diagnosis."
-CANNOT_RULE_OUT = "The software cannot rule out low bone density."
-DXA_REFERENCE = "DXA (dual-energy X-ray absorptiometry) is the reference standard for bone density."
 VALIDATED_POPULATION = (
     "WHO T-score categories are validated for postmenopausal women and for men aged 50 and over."
 )
@@ -25,7 +23,6 @@ NOT_VALIDATED_FOR_AGE = (
 )
 AGE_UNKNOWN = "The patient's age is not recorded, so it cannot be checked against the validated population."
 DEMO_MODEL_NOTICE = "Produced by the synthetic-data demo model: not for clinical use."
-DISCLAIMER = f"{SCREENING_AID} {CANNOT_RULE_OUT} {DXA_REFERENCE}"
 
 CATEGORY_DEFINITIONS = {
     RiskClass.NORMAL: "Normal: T-score −1.0 or above",

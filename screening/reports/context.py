@@ -15,14 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.db import Batch, Hospital, Image, ModelVersion, Patient, Prediction, Quality, RiskClass
+from screening.results import overall_result, severity
+from screening.vocabulary import DEFAULT_OVERLAY_COLORMAP, SCREENABLE
 
-# Severity order used to pick the "highest-risk" image and to sort referral lists.
-CLASS_RANK = {RiskClass.NORMAL: 0, RiskClass.OSTEOPENIA: 1, RiskClass.OSTEOPOROSIS: 2}
-CLASS_LABELS = {
-    RiskClass.NORMAL: "Normal",
-    RiskClass.OSTEOPENIA: "Low bone mass (osteopenia)",
-    RiskClass.OSTEOPOROSIS: "Osteoporosis",
-}
 SEX_LABELS = {"F": "Female", "M": "Male"}
 ADULT_MONTHS = 18 * 12
 OVERLAY_NOT_AVAILABLE = "overlay not available"
@@ -81,7 +76,7 @@ class ImageResult:
     filename: str
     clahe_png: bytes | None = None
     overlay_png: bytes | None = None
-    colormap: str = "jet"
+    colormap: str = DEFAULT_OVERLAY_COLORMAP
     predicted_class: RiskClass | None = None
     probabilities: dict[RiskClass, float] = field(default_factory=dict)
     referred: bool = False
@@ -98,12 +93,6 @@ class ImageResult:
     @property
     def p_osteoporosis(self) -> float:
         return self.probabilities.get(RiskClass.OSTEOPOROSIS, 0.0)
-
-    @property
-    def risk_key(self) -> tuple[int, float]:
-        """Sort key: worse class first, then higher P(osteoporosis)."""
-        rank = CLASS_RANK[self.predicted_class] if self.predicted_class is not None else -1
-        return rank, self.p_osteoporosis
 
 
 @dataclass(frozen=True)
@@ -141,9 +130,8 @@ class PatientReportContext:
 
     @property
     def overall(self) -> ImageResult | None:
-        """The highest-risk screened image, whose class is the patient's overall result."""
-        screened = [image for image in self.images if image.screened]
-        return max(screened, key=lambda image: image.risk_key) if screened else None
+        """The screened image whose class is the patient's overall result (:func:`overall_result`)."""
+        return overall_result(self.images)
 
     @property
     def overall_class(self) -> RiskClass | None:
@@ -237,11 +225,6 @@ def _probabilities(prediction: Prediction) -> dict[RiskClass, float]:
     }
 
 
-def _prediction_risk(prediction: Prediction) -> tuple[int, float]:
-    """Same order as :attr:`ImageResult.risk_key`: worse class, then higher P(osteoporosis)."""
-    return CLASS_RANK[prediction.predicted_class], prediction.p_osteoporosis
-
-
 def _fetch(store: ReadableStore, key: str | None, missing: str) -> tuple[bytes | None, str]:
     """The object's bytes, or None and a note; a lost object must not stop the report."""
     if not key:
@@ -257,7 +240,7 @@ def _fetch(store: ReadableStore, key: str | None, missing: str) -> tuple[bytes |
 def _image_result(image: Image, prediction: Prediction | None, store: ReadableStore, colormap: str) -> ImageResult:
     if prediction is None:
         error = image.error
-        if error is None and image.quality in (Quality.ACCEPTED, Quality.WARNING):
+        if error is None and image.quality in SCREENABLE:
             error = "not screened"
         return ImageResult(
             filename=image.filename,
@@ -291,7 +274,7 @@ def _screening_day(images: list[Image], batch: Batch) -> date:
 
 
 def _priors(session: Session, patient_id: int, batch: Batch) -> tuple[PriorScreening, ...]:
-    """The patient's earlier batches: one point per batch (its highest-risk prediction)."""
+    """The patient's earlier batches: one point per batch (its overall result)."""
     rows = session.execute(
         select(Prediction, Image, Batch)
         .join(Image, Prediction.image_id == Image.id)
@@ -299,21 +282,19 @@ def _priors(session: Session, patient_id: int, batch: Batch) -> tuple[PriorScree
         .where(Prediction.patient_id == patient_id, Prediction.batch_id != batch.id,
                Batch.created_at < batch.created_at)
     ).all()
-    worst: dict[str, tuple[tuple[int, float], PriorScreening]] = {}
+    per_batch: dict[str, list[PriorScreening]] = {}
     for prediction, image, prior_batch in rows:
-        key = _prediction_risk(prediction)
-        point = PriorScreening(
+        per_batch.setdefault(prior_batch.id, []).append(PriorScreening(
             screened_on=image.study_date or prior_batch.created_at.date(),
             predicted_class=prediction.predicted_class,
             p_osteoporosis=prediction.p_osteoporosis,
-        )
-        if prior_batch.id not in worst or key > worst[prior_batch.id][0]:
-            worst[prior_batch.id] = (key, point)
-    return tuple(sorted((point for _, point in worst.values()), key=lambda p: p.screened_on))
+        ))
+    points = [overall_result(points) for points in per_batch.values()]
+    return tuple(sorted((point for point in points if point is not None), key=lambda p: p.screened_on))
 
 
 def build_patient_context(
-    session: Session, store: ReadableStore, patient_id: int, batch_id: str, colormap: str = "jet"
+    session: Session, store: ReadableStore, patient_id: int, batch_id: str, colormap: str = DEFAULT_OVERLAY_COLORMAP
 ) -> PatientReportContext:
     """Read one patient's results in one batch (pictures from ``store``) into a report context."""
     patient = session.get(Patient, patient_id)
@@ -362,8 +343,14 @@ def _issue(image: Image) -> QualityIssue | None:
     return None
 
 
-def build_batch_summary_context(session: Session, batch_id: str) -> BatchSummaryContext:
-    """Counts per class (per patient), unscreened files with reasons, and the referral list."""
+def build_batch_summary_context(session: Session, batch_id: str,
+                                finished_at: datetime | None = None) -> BatchSummaryContext:
+    """Counts per class (per patient), unscreened files with reasons, and the referral list.
+
+    The summary is rendered while the batch is being finalized, before its row says
+    it has finished: the caller passes the finish time it is about to store
+    (``finished_at``), so the document does not read "not finished" for ever.
+    """
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise ReportDataError(f"no batch {batch_id!r}")
@@ -375,17 +362,21 @@ def build_batch_summary_context(session: Session, batch_id: str) -> BatchSummary
         .outerjoin(Patient, Prediction.patient_id == Patient.id)
         .where(Prediction.batch_id == batch_id, Prediction.model_version_id == version_id)
     ).all()
-    worst: dict[object, tuple[Prediction, Image, Patient | None]] = {}
+    by_owner: dict[object, list[Prediction]] = {}
+    rows_of: dict[int, tuple[Image, Patient | None]] = {}
     referred: set[object] = set()
     for prediction, image, patient in rows:
         owner = prediction.patient_id if prediction.patient_id is not None else f"image-{image.id}"
         if prediction.referred:
             referred.add(owner)
-        if owner not in worst or _prediction_risk(prediction) > _prediction_risk(worst[owner][0]):
-            worst[owner] = (prediction, image, patient)
+        by_owner.setdefault(owner, []).append(prediction)
+        rows_of[prediction.id] = (image, patient)
     counts = {risk: 0 for risk in RiskClass}
     referrals = []
-    for owner, (prediction, image, patient) in worst.items():
+    for owner, predictions in by_owner.items():
+        prediction = overall_result(predictions)
+        assert prediction is not None  # every prediction row has a class
+        image, patient = rows_of[prediction.id]
         counts[prediction.predicted_class] += 1
         if owner in referred:
             referrals.append(ReferralEntry(
@@ -395,16 +386,17 @@ def build_batch_summary_context(session: Session, batch_id: str) -> BatchSummary
                 predicted_class=prediction.predicted_class,
                 p_osteoporosis=prediction.p_osteoporosis,
             ))
-    referrals.sort(key=lambda r: (-CLASS_RANK[r.predicted_class], -r.p_osteoporosis, r.pseudonym))
+    referrals.sort(key=lambda r: r.pseudonym)
+    referrals.sort(key=severity, reverse=True)  # stable: worst first, ties by pseudonym
     hospital = session.get(Hospital, batch.hospital_id)
     return BatchSummaryContext(
         hospital_name=hospital.name,
         hospital_code=hospital.code,
         batch_id=batch.id,
         uploaded_at=batch.created_at,
-        finished_at=batch.finished_at,
+        finished_at=finished_at or batch.finished_at,
         files_total=batch.files_total or len(images),
-        patients_screened=len(worst),
+        patients_screened=len(by_owner),
         class_counts=counts,
         issues=tuple(issue for issue in map(_issue, images) if issue is not None),
         referrals=tuple(referrals),

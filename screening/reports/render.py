@@ -24,8 +24,8 @@ from PIL import Image as PILImage
 
 from screening.db import RiskClass
 from screening.reports import clinical
+from screening.vocabulary import CLASS_LABELS, NOT_SCREENED_LABEL, REPORT_DISCLAIMER
 from screening.reports.context import (
-    CLASS_LABELS,
     BatchSummaryContext,
     ImageResult,
     PatientReportContext,
@@ -179,7 +179,7 @@ def _common(inline_css: bool) -> dict[str, Any]:
     return {
         # Our own file, not user data; escaping it would corrupt quotes inside <style>.
         "css": Markup(stylesheet()) if inline_css else None,
-        "disclaimer": clinical.DISCLAIMER,
+        "disclaimer": REPORT_DISCLAIMER,
         "demo_notice": clinical.DEMO_MODEL_NOTICE,
         "statements": clinical.standing_statements(),
         "validated_population": clinical.VALIDATED_POPULATION,
@@ -191,7 +191,7 @@ def _patient_html(ctx: PatientReportContext, encode: ImageEncoder, inline_css: b
     return _environment().get_template("patient_report.html").render(
         ctx=ctx,
         overall=overall,
-        overall_label=CLASS_LABELS[overall.predicted_class] if overall else "Not screened",
+        overall_label=CLASS_LABELS[overall.predicted_class] if overall else NOT_SCREENED_LABEL,
         overall_bars=_bars(overall.probabilities) if overall else [],
         recommendation=clinical.recommendation_for(ctx.overall_class),
         caveats=clinical.age_caveats(ctx.age_months),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from screening.accounts import audit
 from screening.db.models import Image, Patient, Prediction, Report
-from screening.chunks import OVERLAY_COLORMAPS
+from screening.vocabulary import CLAHE_VIEW, OVERLAY_COLORMAPS
 from screening.storage import ObjectNotFound
 from web.api import api
 from web.auth import api_login_required
@@ -52,7 +52,7 @@ def report(report_id: int, fmt: str) -> Response:
 @api.get("/images/<int:image_id>/overlay/<colormap>")
 @api_login_required
 def overlay(image_id: int, colormap: str) -> Response:
-    if colormap not in (*OVERLAY_COLORMAPS, "clahe"):
+    if colormap not in (*OVERLAY_COLORMAPS, CLAHE_VIEW):
         raise not_found(f"overlays are {', '.join(OVERLAY_COLORMAPS)} or clahe, not {colormap!r}")
     image = db().get(Image, image_id)
     if image is None or not can_see_hospital(db(), g.user, image.hospital_id):
