@@ -21,7 +21,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "user": "screening.cli_admin:user",
     "token": "screening.cli_admin:token",
     "init": "screening.cli_admin:init",
-    "demo": "web.demo:demo",
+    "demo": "screening.cli_demo:demo",
     "screen": "screening.cli_screen:screen",
     "synth": "training.cli:synth",
     "train": "training.cli:train",

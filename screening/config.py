@@ -68,7 +68,7 @@ class Settings:
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
-    # Keyed hash for patient pseudonyms and HMAC key for local signed URLs.
+    # Keyed hash for patient pseudonyms; the web app's session signing key.
     pseudonym_secret: str = "dev-only-pseudonym-secret-change-me"
     secret_key: str = "dev-only-secret-key-change-me"
     # Model bundle used when the database names no active model version.
@@ -84,7 +84,7 @@ class Settings:
     broker_visibility_timeout: int = 3600
     # Render per-patient and batch reports (off for screening-only throughput runs).
     reports_enabled: bool = True
-    # Base URL of the web app, used in links and local signed download URLs.
+    # Base URL browsers use to reach the web app (the address the server is published at).
     public_base_url: str = "http://127.0.0.1:5000"
     # Production refuses the development secrets when this is true.
     production: bool = False

@@ -7,14 +7,11 @@ dashboards), so a patient never reads as one class in a report and another on a 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 from screening.db.models import RiskClass
 from screening.vocabulary import CLASS_RANK
-
-logger = logging.getLogger(__name__)
 
 
 class Screened(Protocol):

@@ -4,28 +4,29 @@ Everything runs on the embedded default (SQLite, a local object store, Celery's
 filesystem transport): no server to install. Each step checks what already
 exists, so a second run reuses the database, the sample archive and the screened
 batch instead of failing or duplicating them. This module is a composition root:
-it is the one place that ties the phantom generator, the pipeline, a worker and
-the web app together.
+it ties the phantom generator, the pipeline, a worker and the web app together.
+The ``osteo demo`` command itself (options, progress display, error messages) is
+composed with the other commands in ``screening.cli_demo``.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
-import click
 from sqlalchemy import select
 
 from screening.accounts import AccountError, add_hospital, add_user, get_hospital
-from screening.cli_screen import StageProgress, print_outcome
-from screening.config import Settings, load_settings
-from screening.db import Batch, BatchStatus, Role, User, schema, session_scope
+from screening.config import Settings
+from screening.db import Batch, Role, User, schema, session_scope
 from screening.pipeline import INGEST, QUEUES, accept_upload
 from screening.storage import LocalObjectStore, open_store
 from screening.vocabulary import COMPLETED_STATUSES, is_finished
@@ -37,6 +38,18 @@ DEMO_OFFICIAL = ("official@demo.osteo", "demo-official-pass")
 SAMPLE_NAME = "sample-phantoms.zip"
 SAMPLE_IMAGES = 48
 SAMPLE_SEED = 2026
+
+Progress = Callable[[Batch], None]
+logger = logging.getLogger(__name__)
+
+
+class DemoError(Exception):
+    """The demo cannot run as asked (the message says why and what to do)."""
+
+
+def say(message: str) -> None:
+    """One line for the person running the demo (it is an interactive command)."""
+    print(message, flush=True)
 
 
 def ensure_demo_accounts(settings: Settings) -> None:
@@ -63,7 +76,7 @@ def sample_archive(settings: Settings) -> Path:
     if target.exists():
         return target
     source = target.parent / "sample-src"
-    click.echo(f"writing {SAMPLE_IMAGES} synthetic phantom X-rays (not patient data) to {target}")
+    say(f"writing {SAMPLE_IMAGES} synthetic phantom X-rays (not patient data) to {target}")
     manifest = write_dataset(source, SAMPLE_IMAGES, seed=SAMPLE_SEED, size=512, class_balance=(0.5, 0.3, 0.2))
     partial = target.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive, manifest.open() as fh:
@@ -104,7 +117,7 @@ class DemoWorker:
         self.log.close()
 
 
-def screen_archive(settings: Settings, archive: Path) -> Batch:
+def screen_archive(settings: Settings, archive: Path, progress: Progress) -> Batch:
     """Upload as the API does (store, commit, enqueue), then follow the batch's counters."""
     from worker.app import create_app as create_celery
 
@@ -112,17 +125,14 @@ def screen_archive(settings: Settings, archive: Path) -> Batch:
     with session_scope(settings.database_url) as session, archive.open("rb") as stream:
         batch, _ = accept_upload(session, store, get_hospital(session, DEMO_HOSPITAL[0]), stream, archive.name)
     create_celery(settings).send_task(INGEST, args=[batch.id], queue=QUEUES[INGEST])
-    click.echo(f"screening {archive.name} (batch {batch.id}); the worker log is in {settings.var_dir}/demo/")
-    progress = StageProgress()
-    try:
-        while not is_finished(batch.status):
-            time.sleep(0.5)
-            with session_scope(settings.database_url) as session:
-                batch = session.get(Batch, batch.id)
-            progress(batch)
-    finally:
-        progress.close()
-    print_outcome(settings, store, batch)
+    logger.info("demo batch=%s submitted", batch.id)
+    say(f"screening {archive.name} (batch {batch.id}); the worker log is in {settings.var_dir}/demo/")
+    while not is_finished(batch.status):
+        time.sleep(0.5)
+        with session_scope(settings.database_url) as session:
+            batch = session.get(Batch, batch.id)
+        progress(batch)
+    logger.info("demo batch=%s state=%s", batch.id, batch.status.value)
     return batch
 
 
@@ -135,31 +145,28 @@ def serve(settings: Settings, host: str, port: int) -> None:
     try:
         server = make_server(host, port, create_app(settings), threaded=True)  # listening from here on
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror}); try --port") from None
-    click.echo("")
-    click.echo(f"Dashboard:       http://{host}:{port}/")
-    click.echo(f"Hospital login:  {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
-    click.echo(f"Official login:  {DEMO_OFFICIAL[0]} / {DEMO_OFFICIAL[1]}")
-    click.echo(f"Reports:         {LocalObjectStore(settings.storage_dir).local_path('reports')}/")
-    click.echo("Synthetic demo model on phantom data: a demonstration, not for clinical use.")
-    click.echo("Press Ctrl-C to stop.")
+        raise DemoError(f"cannot listen on {host}:{port} ({exc.strerror}); try --port") from None
+    say("")
+    say(f"Dashboard:       http://{host}:{port}/")
+    say(f"Hospital login:  {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+    say(f"Official login:  {DEMO_OFFICIAL[0]} / {DEMO_OFFICIAL[1]}")
+    say(f"Reports:         {LocalObjectStore(settings.storage_dir).local_path('reports')}/")
+    say("Synthetic demo model on phantom data: a demonstration, not for clinical use.")
+    say("Press Ctrl-C to stop.")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("stopped")
+        say("stopped")
 
 
-@click.command()
-@click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Screen your own archive (zip/tar + manifest.csv) instead of the sample.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Set up and screen, then exit without serving the dashboard.")
-def demo(archive: Path | None, host: str, port: int, no_serve: bool) -> None:
-    """Set up the embedded default, screen a sample batch and serve the dashboard."""
-    settings = load_settings()
+def run_demo(settings: Settings, archive: Path | None, host: str, port: int, serve_dashboard: bool,
+             progress: Progress) -> None:
+    """Set up the embedded default, screen ``archive`` (or the sample) and serve the dashboard.
+
+    ``progress`` sees the batch row each time it is polled, the last time finished.
+    """
     if settings.redis_url is not None:
-        raise click.ClickException("osteo demo runs on the embedded default: unset OSTEO_REDIS_URL")
+        raise DemoError("osteo demo runs on the embedded default: unset OSTEO_REDIS_URL")
     schema.upgrade(settings.database_url)
     ensure_demo_accounts(settings)
     # `kill`/SIGTERM ends the demo like Ctrl-C does, so the worker is stopped too.
@@ -169,10 +176,10 @@ def demo(archive: Path | None, host: str, port: int, no_serve: bool) -> None:
     worker = DemoWorker(settings)
     try:
         if batch is not None:
-            click.echo(f"sample batch already screened ({batch.id}, {batch.screened} images): reusing it")
+            say(f"sample batch already screened ({batch.id}, {batch.screened} images): reusing it")
         else:
-            screen_archive(settings, archive)
-        if not no_serve:
+            screen_archive(settings, archive, progress)
+        if serve_dashboard:
             serve(settings, host, port)
     finally:
         worker.stop()

@@ -1,11 +1,11 @@
-"""Operational endpoints: health checks and the local store's signed downloads."""
+"""Operational endpoints: health checks."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
-from screening.storage import InvalidKey, LocalObjectStore, ObjectNotFound, StorageError
+from screening.storage import StorageError
 from web.state import db, state
 
 ops = Blueprint("ops", __name__)
@@ -61,18 +61,3 @@ def readyz() -> tuple[Response, int]:
     if checks["database"] == "ok":
         checks["schema"] = _schema_check()
     return _answer(checks)
-
-
-@ops.get("/files/<path:key>")
-def signed_file(key: str) -> Response:
-    """Downloads from the local store by a signed, expiring URL (S3 presigns its own)."""
-    store = state().store
-    if not isinstance(store, LocalObjectStore):
-        abort(404)
-    if not store.verify_signed_url(key, request.args.get("expires", ""), request.args.get("signature", "")):
-        abort(403, description="the download link is invalid or has expired")
-    try:
-        stream, content_type = store.open(key), store.content_type(key)
-    except (ObjectNotFound, InvalidKey):
-        abort(404)
-    return send_file(stream, mimetype=content_type, download_name=key.rsplit("/", 1)[-1])

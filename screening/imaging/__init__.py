@@ -1,12 +1,12 @@
 """Imaging: decoding (PNG/JPEG 8/16-bit, DICOM), CLAHE preprocessing, quality gate, de-identification.
 
 The batch pipeline calls :func:`inspect_file` per uploaded file (it never raises), then
-:func:`preprocess` / :func:`preprocess_batch` with the model's :class:`PreprocessParams`.
+:func:`preprocess` with the model's :class:`PreprocessParams`.
 """
 
 from .decode import DEFAULT_MAX_PIXELS, DecodedImage, DecodeError, ImageMetadata, decode_image, sniff_format
 from .deidentify import deidentify_dicom
-from .preprocess import PreparedImage, PreprocessParams, preprocess, preprocess_batch
+from .preprocess import PreparedImage, PreprocessParams, preprocess
 from .quality import QualityVerdict, assess_quality, inspect_file
 
 __all__ = [
@@ -22,6 +22,5 @@ __all__ = [
     "deidentify_dicom",
     "inspect_file",
     "preprocess",
-    "preprocess_batch",
     "sniff_format",
 ]

@@ -27,7 +27,7 @@ Order of operations, and why:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -86,20 +86,6 @@ def preprocess(pixels: np.ndarray, size: int = 224, clip_limit: float = 2.0, til
     square = _pad_centred(enhanced, params.size)
     model_input = np.repeat(square[:, :, np.newaxis], 3, axis=2).astype(np.float32)
     return PreparedImage(model_input=model_input, clahe=square)
-
-
-def preprocess_batch(
-    images: Sequence[np.ndarray], params: PreprocessParams | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Preprocess many images: (N, size, size, 3) float32 model inputs and (N, size, size) uint8 CLAHE."""
-    params = params or PreprocessParams()
-    inputs = np.zeros((len(images), params.size, params.size, 3), dtype=np.float32)
-    clahe = np.zeros((len(images), params.size, params.size), dtype=np.uint8)
-    for index, pixels in enumerate(images):
-        prepared = preprocess(pixels, **params.to_dict())
-        inputs[index] = prepared.model_input
-        clahe[index] = prepared.clahe
-    return inputs, clahe
 
 
 def _as_gray(pixels: np.ndarray) -> np.ndarray:

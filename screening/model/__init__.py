@@ -46,7 +46,11 @@ _LAZY: dict[str, str] = {
     "render_overlays": "overlays",
 }
 
-__all__ = ["BundleError", "CLASS_NAMES", "ModelCard", *_LAZY]
+__all__ = [
+    "BACKBONES", "BundleError", "CLASS_NAMES", "CategoricalFocalLoss", "ModelBundle", "ModelCard", "Prediction",
+    "Predictor", "build_fusion_model", "encode_tabular", "encode_tabular_batch", "load_bundle",
+    "load_bundle_from_store", "render_overlays", "save_bundle", "set_backbone_trainable",
+]
 
 
 def __getattr__(name: str) -> Any:

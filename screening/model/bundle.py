@@ -96,23 +96,6 @@ def save_bundle(model: keras.Model, card: ModelCard, directory: str | os.PathLik
     return ModelBundle(model=model, card=card, path=target)
 
 
-def pack_bundle(directory: str | os.PathLike, archive: str | os.PathLike) -> Path:
-    """Pack a bundle directory into one ``.tar.gz``/``.tgz``/``.zip`` file (files at its root)."""
-    source, target = Path(directory), Path(archive)
-    _read_card(source)  # refuse to pack something that is not a bundle
-    if target.name.endswith(".zip"):
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as packed:
-            for name in BUNDLE_FILES:
-                packed.write(source / name, arcname=name)
-    elif target.name.endswith((".tar.gz", ".tgz")):
-        with tarfile.open(target, "w:gz") as packed:
-            for name in BUNDLE_FILES:
-                packed.add(source / name, arcname=name)
-    else:
-        raise ValueError(f"archive name must end with one of {ARCHIVE_SUFFIXES}: {target}")
-    return target
-
-
 def load_bundle(path: str | os.PathLike, compile: bool = False) -> ModelBundle:
     """Load a bundle directory or archive, verifying its version and compatibility.
 

@@ -7,6 +7,7 @@ with the same code), and everything a report says is decided here, in one place.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from screening.db import Batch, Hospital, Image, ModelVersion, Patient, Prediction, Quality, RiskClass
 from screening.results import overall_result, severity
 from screening.vocabulary import DEFAULT_OVERLAY_COLORMAP, SCREENABLE
+
+logger = logging.getLogger(__name__)
 
 SEX_LABELS = {"F": "Female", "M": "Male"}
 ADULT_MONTHS = 18 * 12
@@ -389,6 +392,7 @@ def build_batch_summary_context(session: Session, batch_id: str,
     referrals.sort(key=lambda r: r.pseudonym)
     referrals.sort(key=severity, reverse=True)  # stable: worst first, ties by pseudonym
     hospital = session.get(Hospital, batch.hospital_id)
+    logger.info("batch=%s summary patients=%d referrals=%d", batch.id, len(by_owner), len(referrals))
     return BatchSummaryContext(
         hospital_name=hospital.name,
         hospital_code=hospital.code,

@@ -47,9 +47,5 @@ def open_store(settings: Settings) -> ObjectStore:
             region=settings.s3_region,
         )
     if settings.storage_backend == "local":
-        return LocalObjectStore(
-            settings.storage_dir,
-            secret_key=settings.secret_key,
-            public_base_url=settings.public_base_url,
-        )
+        return LocalObjectStore(settings.storage_dir)
     raise ValueError(f"unknown storage backend {settings.storage_backend!r}; expected 'local' or 's3'")

@@ -152,7 +152,3 @@ class ObjectStore(Protocol):
     def content_type(self, key: str) -> str:
         """The content type given when the object was stored; raises :class:`ObjectNotFound`."""
         ...
-
-    def url(self, key: str, expires_in: int = 300) -> str:
-        """A download URL for the object that stops working after ``expires_in`` seconds."""
-        ...

@@ -22,18 +22,14 @@ import os
 import shutil
 import stat
 import tempfile
-import time
 from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
-from urllib.parse import quote, urlencode
 
-from screening.storage import signing
 from screening.storage.base import (
     DEFAULT_CONTENT_TYPE,
     InvalidKey,
     ObjectNotFound,
-    StorageError,
     StorageUnavailable,
     validate_content_type,
     validate_key,
@@ -54,19 +50,9 @@ def _fsync_directory(directory: Path) -> None:
 
 
 class LocalObjectStore:
-    """:class:`~screening.storage.base.ObjectStore` on a directory tree.
+    """:class:`~screening.storage.base.ObjectStore` on a directory tree."""
 
-    ``secret_key`` signs download URLs served by the web app under
-    ``{public_base_url}/files/{key}``; without it :meth:`url` refuses to work.
-    """
-
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        *,
-        secret_key: str | None = None,
-        public_base_url: str = "http://127.0.0.1:5000",
-    ) -> None:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._objects = self.root / "objects"
         self._meta = self.root / "meta"
@@ -79,8 +65,6 @@ class LocalObjectStore:
                 f"cannot create the object store directory {self.root}: {exc}; "
                 "check OSTEO_STORAGE_DIR and its permissions"
             ) from exc
-        self._secret_key = secret_key
-        self._public_base_url = public_base_url.rstrip("/")
 
     def __repr__(self) -> str:
         return f"LocalObjectStore({str(self.root)!r})"
@@ -224,24 +208,3 @@ class LocalObjectStore:
             except OSError:
                 return
             directory = directory.parent
-
-    # -- download URLs ---------------------------------------------------------
-
-    def url(self, key: str, expires_in: int = 300) -> str:
-        """A signed ``/files/<key>`` URL on the web app that expires after ``expires_in`` seconds."""
-        validate_key(key)
-        if not isinstance(expires_in, int) or expires_in <= 0:
-            raise ValueError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
-        if not self._secret_key:
-            raise StorageError("LocalObjectStore needs a secret_key (OSTEO_SECRET_KEY) to sign download URLs")
-        expires = int(time.time()) + expires_in
-        query = urlencode({"expires": expires, "signature": signing.sign(self._secret_key, key, expires)})
-        return f"{self._public_base_url}/files/{quote(key, safe='/')}?{query}"
-
-    def verify_signed_url(
-        self, key: str, expires: str | int, signature: str, now: float | None = None
-    ) -> bool:
-        """True if a ``/files/<key>`` request carries a valid, unexpired signature from :meth:`url`."""
-        if not self._secret_key:
-            return False
-        return signing.verify(self._secret_key, key, expires, signature, now)

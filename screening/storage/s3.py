@@ -241,15 +241,3 @@ class S3ObjectStore:
         validate_key(key)
         with self._errors(key):
             self._client.delete_object(Bucket=self.bucket, Key=key)
-
-    # -- download URLs ---------------------------------------------------------
-
-    def url(self, key: str, expires_in: int = 300) -> str:
-        """A presigned GET URL on the S3 endpoint, valid for ``expires_in`` seconds."""
-        validate_key(key)
-        if not isinstance(expires_in, int) or expires_in <= 0:
-            raise ValueError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
-        with self._errors(key):
-            return self._client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
-            )

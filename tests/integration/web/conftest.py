@@ -44,7 +44,7 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def world(world_db: str, world_dir: Path) -> World:
     settings = web_settings(world_db, world_dir)
-    store = LocalObjectStore(settings.storage_dir, secret_key=settings.secret_key)
+    store = LocalObjectStore(settings.storage_dir)
     with session_scope(world_db) as session:
         return build(session, store)
 

@@ -1,10 +1,9 @@
-"""Health checks and the local store's signed download links."""
+"""Health checks, and no download route outside the authorizing API."""
 
 from __future__ import annotations
 
 import pytest
 
-from screening.storage import LocalObjectStore
 from tests.integration.web.conftest import web_settings
 from web import create_app
 
@@ -33,11 +32,6 @@ def test_unmigrated_database_is_healthy_but_not_ready(postgres_url, tmp_path) ->
     assert ready.status_code == 503 and "osteo db upgrade" in ready.json["checks"]["schema"]
 
 
-def test_signed_file_links(app, client) -> None:
-    store: LocalObjectStore = app.extensions["osteo"].store
-    store.put_bytes("exports/a.csv", b"a,b\n", "text/csv")
-    url = store.url("exports/a.csv", expires_in=60).removeprefix("http://localhost")
-    response = client.get(url)
-    assert response.status_code == 200 and response.data == b"a,b\n" and response.mimetype == "text/csv"
-    assert client.get(url.replace("signature=", "signature=00")).status_code == 403
-    assert client.get("/files/exports/a.csv").status_code == 403
+def test_there_is_no_file_download_route(client) -> None:
+    """Reports and overlays are served by the authorizing API routes only (no unauthenticated links)."""
+    assert client.get("/files/exports/a.csv").status_code == 404

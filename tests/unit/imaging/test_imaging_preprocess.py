@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.imaging import PreprocessParams, decode_image, preprocess, preprocess_batch
+from screening.imaging import PreprocessParams, decode_image, preprocess
 
 
 def test_output_contract(synth):
@@ -41,17 +41,6 @@ def test_clahe_raises_local_contrast_of_a_faint_image():
     enhanced = preprocess(faint, size=64).clahe.astype(np.float32)
     # clip_limit 2.0 caps the local slope near 2; without CLAHE the ratio would be 1
     assert enhanced[40:, :].std() > 1.5 * plain[40:, :].std()
-
-
-def test_preprocessing_is_deterministic_and_batch_matches_single(synth):
-    images = [synth.phantom(300, 200) / 255.0, synth.phantom(150, 260) / 255.0]
-    params = PreprocessParams(size=48, clip_limit=3.0, tile_grid=4)
-    inputs, clahe = preprocess_batch(images, params)
-    assert inputs.shape == (2, 48, 48, 3) and clahe.shape == (2, 48, 48)
-    for index, image in enumerate(images):
-        single = preprocess(image, size=48, clip_limit=3.0, tile_grid=4)
-        np.testing.assert_array_equal(inputs[index], single.model_input)
-        np.testing.assert_array_equal(clahe[index], single.clahe)
 
 
 def test_out_of_range_and_nan_pixels_are_tamed():

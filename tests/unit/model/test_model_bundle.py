@@ -5,16 +5,30 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from screening.model import BundleError, ModelCard, load_bundle, load_bundle_from_store
-from screening.model import pack_bundle, save_bundle
-from screening.model.bundle import CARD_FILE, MODEL_FILE, compute_version
+from screening.model import save_bundle
+from screening.model.bundle import BUNDLE_FILES, CARD_FILE, MODEL_FILE, compute_version
 
 from .conftest import SIZE, make_inputs
+
+
+def pack_bundle(directory: Path, archive: Path) -> Path:
+    """A bundle directory packed into one archive, files at its root, as an operator would ship it."""
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive, "w") as packed:
+            for name in BUNDLE_FILES:
+                packed.write(directory / name, arcname=name)
+    else:
+        with tarfile.open(archive, "w:gz") as packed:
+            for name in BUNDLE_FILES:
+                packed.add(directory / name, arcname=name)
+    return archive
 
 
 class DictStore:

@@ -1,28 +1,18 @@
-"""Local-directory backend: on-disk layout, atomic writes, path safety and signed download URLs."""
+"""Local-directory backend: on-disk layout, atomic writes, path safety."""
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
-from screening.storage import InvalidKey, LocalObjectStore, ObjectNotFound, StorageError, StorageUnavailable
+from screening.storage import InvalidKey, LocalObjectStore, ObjectNotFound, StorageUnavailable
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalObjectStore:
-    return LocalObjectStore(tmp_path / "store", secret_key="unit-secret", public_base_url="https://osteo.example/")
-
-
-def _signed_parts(url: str) -> tuple[str, str, str]:
-    """(key, expires, signature) as the web app's /files/<key> route would receive them."""
-    parsed = urlparse(url)
-    query = parse_qs(parsed.query)
-    assert parsed.path.startswith("/files/")
-    return unquote(parsed.path[len("/files/"):]), query["expires"][0], query["signature"][0]
+    return LocalObjectStore(tmp_path / "store")
 
 
 def test_objects_are_plain_files_mirroring_their_keys(store: LocalObjectStore) -> None:
@@ -97,44 +87,3 @@ def test_unusable_root_is_reported_as_unavailable(tmp_path: Path) -> None:
     blocker.write_bytes(b"")
     with pytest.raises(StorageUnavailable, match="OSTEO_STORAGE_DIR"):
         LocalObjectStore(blocker / "store")
-
-
-def test_signed_url_is_accepted_until_it_expires(store: LocalObjectStore) -> None:
-    store.put_bytes("reports/Ü 1.pdf", b"%PDF")
-    url = store.url("reports/Ü 1.pdf", expires_in=60)
-    assert url.startswith("https://osteo.example/files/reports/")
-    key, expires, signature = _signed_parts(url)
-    assert key == "reports/Ü 1.pdf"
-    assert int(expires) == pytest.approx(time.time() + 60, abs=2)
-    assert store.verify_signed_url(key, expires, signature)
-    assert not store.verify_signed_url(key, expires, signature, now=int(expires) + 1)
-
-
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        lambda key, expires, signature: ("reports/other.pdf", expires, signature),
-        lambda key, expires, signature: (key, str(int(expires) + 3600), signature),
-        lambda key, expires, signature: (key, expires, signature[:-1] + ("0" if signature[-1] != "0" else "1")),
-        lambda key, expires, signature: (key, expires, ""),
-        lambda key, expires, signature: (key, "soon", signature),
-        lambda key, expires, signature: (key, expires, "é" * 64),
-    ],
-    ids=["other-key", "later-expiry", "changed-signature", "no-signature", "bad-expiry", "non-ascii"],
-)
-def test_tampered_signed_url_is_refused(store: LocalObjectStore, tamper) -> None:  # type: ignore[no-untyped-def]
-    key, expires, signature = _signed_parts(store.url("reports/p1.pdf"))
-    assert not store.verify_signed_url(*tamper(key, expires, signature))
-
-
-def test_signature_depends_on_the_secret(store: LocalObjectStore) -> None:
-    other = LocalObjectStore(store.root, secret_key="another-secret")
-    key, expires, signature = _signed_parts(store.url("k"))
-    assert not other.verify_signed_url(key, expires, signature)
-
-
-def test_url_needs_a_secret_and_a_positive_lifetime(store: LocalObjectStore) -> None:
-    with pytest.raises(StorageError, match="secret_key"):
-        LocalObjectStore(store.root).url("k")
-    with pytest.raises(ValueError):
-        store.url("k", expires_in=0)
