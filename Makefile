@@ -8,7 +8,7 @@ EXTRAS := ml,reports,serve
 STAMP := $(VENV)/.installed-$(EXTRAS)
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install install-test demo-model clean
+.PHONY: demo test lint install install-test demo-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,13 @@ demo: install
 demo-model: install
 	$(BIN)/python -m training.demo --force
 
-## Set up and run the whole test suite (integration tests need PostgreSQL and Redis).
-test: install-test
+## Lint (ruff) and type-check (mypy) with the settings in pyproject.toml.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## Set up, lint, and run the whole test suite (integration tests need PostgreSQL and Redis).
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

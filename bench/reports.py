@@ -52,12 +52,15 @@ def synthetic_hand(seed: int, size: int = 1024) -> np.ndarray:
         length = height * (0.28 if finger in (1, 2, 3) else 0.2)
         tip = base + length * direction
         cv2.line(tissue, tuple(base.astype(int)), tuple(tip.astype(int)), 1.0, int(width * 0.075))
-        joints = [wrist + (base - wrist) * 0.3, base - direction * height * 0.01, *(base + (tip - base) * f for f in (0.45, 0.75, 0.97))]
-        for start, stop in zip(joints[:-1], joints[1:]):
+        joints = [wrist + (base - wrist) * 0.3, base - direction * height * 0.01,
+                  *(base + (tip - base) * f for f in (0.45, 0.75, 0.97))]
+        for start, stop in zip(joints[:-1], joints[1:], strict=True):
             gap = (stop - start) * 0.06
-            cv2.line(bone, tuple((start + gap).astype(int)), tuple((stop - gap).astype(int)), 1.0, int(width * 0.032))
+            cv2.line(bone, tuple((start + gap).astype(int)), tuple((stop - gap).astype(int)), 1.0,
+                     int(width * 0.032))
     for side in (-1, 1):
-        cv2.line(bone, (int(width * (0.5 + side * 0.07)), int(height * 0.9)), (int(width * (0.5 + side * 0.07)), height), 1.0, int(width * 0.07))
+        x = int(width * (0.5 + side * 0.07))
+        cv2.line(bone, (x, int(height * 0.9)), (x, height), 1.0, int(width * 0.07))
     image = 0.12 + 0.3 * cv2.GaussianBlur(tissue, (0, 0), 6) + 0.45 * cv2.GaussianBlur(bone, (0, 0), 3)
     image += rng.normal(0, 0.025, image.shape).astype(np.float32)
     return (np.clip(image, 0, 1) * 255).astype(np.uint8)
@@ -114,7 +117,8 @@ def make_context(index: int) -> PatientReportContext:
     )
 
 
-def throughput(render: Callable[[PatientReportContext], bytes], contexts: list[PatientReportContext]) -> tuple[float, list[bytes]]:
+def throughput(render: Callable[[PatientReportContext], bytes],
+               contexts: list[PatientReportContext]) -> tuple[float, list[bytes]]:
     """PDFs per CPU-second over ``contexts`` (after one warm-up render), and the PDFs."""
     render(contexts[0])
     started = time.process_time()
@@ -135,7 +139,8 @@ def rasterise_page1(pdf: bytes) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", type=int, default=12, help="reports rendered by each side (default 12)")
-    parser.add_argument("--page-png", type=Path, help="also save page 1 of a product PDF here (e.g. docs/report-page1.png)")
+    parser.add_argument("--page-png", type=Path,
+                        help="also save page 1 of a product PDF here (e.g. docs/report-page1.png)")
     args = parser.parse_args(argv)
     if args.reports < 1:
         parser.error("--reports must be at least 1")
@@ -144,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
 
     contexts = [make_context(i) for i in range(args.reports)]
     renderer = ReportRenderer()
-    naive_rate, naive_pdfs = throughput(lambda ctx: weasyprint.HTML(string=render_patient_html(ctx)).write_pdf(), contexts)
+    naive_rate, naive_pdfs = throughput(
+        lambda ctx: weasyprint.HTML(string=render_patient_html(ctx)).write_pdf(), contexts)
     product_rate, product_pdfs = throughput(renderer.patient_pdf, contexts)
 
     naive_page, product_page = rasterise_page1(naive_pdfs[0]), rasterise_page1(product_pdfs[0])

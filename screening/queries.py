@@ -18,7 +18,14 @@ from sqlalchemy import ColumnElement, Select, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from screening.db.models import (
-    Batch, DailyHospitalSummary, Hospital, Image, ModelVersion, Patient, Prediction, Report,
+    Batch,
+    DailyHospitalSummary,
+    Hospital,
+    Image,
+    ModelVersion,
+    Patient,
+    Prediction,
+    Report,
 )
 from screening.rollups import batches_of_days
 

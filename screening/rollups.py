@@ -8,15 +8,21 @@ small daily summary table instead of scanning predictions.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy import ColumnElement
 
 from screening.db.models import (
-    Batch, DailyHospitalSummary, Image, Patient, Prediction, Quality, Report, RiskClass,
+    Batch,
+    DailyHospitalSummary,
+    Image,
+    Patient,
+    Prediction,
+    Quality,
+    Report,
+    RiskClass,
 )
 from screening.results import overall_result
 from screening.upserts import insert_ignore
@@ -56,14 +62,15 @@ def refresh_patients(session: Session, batch_id: str) -> None:
     The class and risk are those of :func:`screening.results.overall_result`, the
     rule the patient's report and the batch summary use; referred when any image is.
     """
-    batch = session.get(Batch, batch_id)
+    batch = session.get_one(Batch, batch_id)
     by_patient: dict[int, list[Prediction]] = {}
     for prediction in session.scalars(select(Prediction).where(
             Prediction.batch_id == batch_id, Prediction.model_version_id == batch.model_version_id,
             Prediction.patient_id.is_not(None))):
-        by_patient.setdefault(prediction.patient_id, []).append(prediction)
+        if prediction.patient_id is not None:
+            by_patient.setdefault(prediction.patient_id, []).append(prediction)
     for patient_id, predictions in by_patient.items():
-        patient = session.get(Patient, patient_id)
+        patient = session.get_one(Patient, patient_id)
         if patient.latest_screened_at is not None and _aware(patient.latest_screened_at) > _aware(batch.created_at):
             continue  # a newer batch already set this patient's latest result
         overall = overall_result(predictions)
@@ -95,12 +102,12 @@ def refresh_daily_summary(session: Session, hospital_id: int, day: date) -> None
 
 def summary_day(uploaded_at: datetime) -> date:
     """The summary day of a batch uploaded at ``uploaded_at``: its UTC date, whatever the session's zone."""
-    return _aware(uploaded_at).astimezone(timezone.utc).date()
+    return _aware(uploaded_at).astimezone(UTC).date()
 
 
 def utc_day_start(day: date) -> datetime:
     """Midnight UTC of ``day``: summary days are UTC days of the batches' upload time."""
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def batches_of_days(created_at: Any, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
@@ -119,4 +126,4 @@ def batches_of_days(created_at: Any, first: date | None, last: date | None) -> l
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were written as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -94,7 +94,8 @@ def _configure_logging() -> None:
               help="Best checkpoints and the epoch log (default: OUT.checkpoints).")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress bars.")
 def train(manifest: Path, out_dir: Path, backbone: str, size: int, weights: str | None, batch_size: int,
-          epochs_head: int, epochs_finetune: int, lr_head: float, lr_finetune: float, bn_momentum: float, patience: int, seed: int,
+          epochs_head: int, epochs_finetune: int, lr_head: float, lr_finetune: float, bn_momentum: float,
+          patience: int, seed: int,
           target_sensitivity: float, name: str, checkpoint_dir: Path | None, quiet: bool) -> None:
     """Train a model bundle on MANIFEST (CSV: file, patient_id, age, sex, label or t_score)."""
     _configure_logging()

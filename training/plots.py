@@ -55,7 +55,7 @@ def plot_roc_curves(y_true: np.ndarray, probs: np.ndarray, class_names: Sequence
 def plot_training_curves(history: Mapping[str, Sequence[float]], path: Path) -> Path:
     """Loss and accuracy per epoch from a Keras ``History.history`` dict (phases concatenated)."""
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key in (metric, f"val_{metric}"):
             if history.get(key):
                 ax.plot(range(1, len(history[key]) + 1), history[key], marker=".", label=key)

@@ -96,7 +96,7 @@ def _class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
     """'Balanced' weights n / (k * n_c): rare classes count as much as common ones."""
     classes = np.arange(num_classes)
     weights = compute_class_weight("balanced", classes=classes, y=labels)
-    return {int(c): float(w) for c, w in zip(classes, weights)}
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
 
 
 def _is_synthetic(manifest_path: Path) -> bool:

@@ -29,7 +29,7 @@ def decode_raster(data: bytes, source_format: str, max_pixels: int) -> DecodedIm
         # The pixel limit below is ours; Pillow's own warning would only be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=[label])
+            image: Image.Image = Image.open(io.BytesIO(data), formats=[label])
         except Image.DecompressionBombError as exc:
             raise DecodeError(f"The {label} image is far too large to be a radiograph ({exc}).") from exc
         except Exception as exc:

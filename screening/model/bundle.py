@@ -10,6 +10,7 @@ by their own paths, so a hostile archive cannot write outside a temporary direct
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -18,9 +19,10 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import keras
 
@@ -136,10 +138,9 @@ def load_bundle_from_store(store: BundleStore, key_prefix: str, cache_dir: str |
         _download(store, prefix, scratch)
         # Verify before publishing to the cache, so the cache only ever holds good bundles.
         bundle = _expect_version(_load_directory(scratch, cached, compile), version)
-        try:
+        # OSError: another process published the same bundle first; theirs is identical.
+        with contextlib.suppress(OSError):
             os.replace(scratch, cached)
-        except OSError:
-            pass  # another process published the same bundle first; theirs is identical
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return bundle
@@ -223,10 +224,11 @@ def _archive_members(data: bytes, label: str) -> dict[str, bytes]:
                         found[name] = archive.read(info)
         else:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-                for info in archive.getmembers():
-                    name = _bundle_member_name(info.name)
-                    if name and info.isfile():
-                        found[name] = archive.extractfile(info).read()
+                for member in archive.getmembers():
+                    name = _bundle_member_name(member.name)
+                    content = archive.extractfile(member) if name and member.isfile() else None
+                    if name and content is not None:
+                        found[name] = content.read()
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
         raise BundleError(f"archive {label} is unreadable: {error}") from None
     return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from screening.vocabulary import CLASS_NAMES, DISCLAIMER
@@ -32,7 +32,7 @@ class BundleError(Exception):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _checked_preprocessing(values: dict[str, Any] | None, input_size: int) -> dict[str, Any]:
@@ -77,8 +77,8 @@ class ModelCard:
                 f"unsupported model card schema_version {self.schema_version}; "
                 f"this software reads schema_version {SCHEMA_VERSION}"
             )
-        _expect(isinstance(self.name, str) and self.name, "name must be a non-empty string")
-        _expect(isinstance(self.backbone, str) and self.backbone, "backbone must be a non-empty string")
+        _expect(isinstance(self.name, str) and bool(self.name), "name must be a non-empty string")
+        _expect(isinstance(self.backbone, str) and bool(self.backbone), "backbone must be a non-empty string")
         _expect(isinstance(self.input_size, int) and self.input_size > 0,
                 "input_size must be a positive integer")
         _expect(isinstance(self.class_names, list) and len(self.class_names) >= 2
@@ -102,7 +102,7 @@ class ModelCard:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ModelCard":
+    def from_dict(cls, data: Any) -> ModelCard:
         """Build a card from parsed JSON; unknown or missing fields are a ``BundleError``."""
         _expect(isinstance(data, dict), "card.json must hold a JSON object")
         if data.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:

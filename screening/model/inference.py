@@ -100,11 +100,11 @@ class Predictor:
         names = list(self.card.class_names)
         refer_index = names.index("osteoporosis") if "osteoporosis" in names else None
         results = []
-        for probs, heatmap in zip(probabilities, heatmaps):
+        for probs, heatmap in zip(probabilities, heatmaps, strict=True):
             refer = refer_index is not None and probs[refer_index] >= self.card.refer_threshold
             results.append(Prediction(
                 label=names[int(np.argmax(probs))],
-                probabilities={name: float(p) for name, p in zip(names, probs)},
+                probabilities={name: float(p) for name, p in zip(names, probs, strict=True)},
                 heatmap=heatmap,
                 refer=bool(refer),
                 model_version=self.card.version,

@@ -18,7 +18,7 @@ Tabular encoding (shared by training and inference through ``encode_tabular``):
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import keras
 import numpy as np

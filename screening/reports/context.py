@@ -322,7 +322,7 @@ def build_patient_context(
         )
     }
     ages = [image.age_months for image in images if image.age_months is not None]
-    hospital = session.get(Hospital, batch.hospital_id)
+    hospital = session.get_one(Hospital, batch.hospital_id)
     return PatientReportContext(
         hospital_name=hospital.name,
         hospital_code=hospital.code,
@@ -365,11 +365,11 @@ def build_batch_summary_context(session: Session, batch_id: str,
         .outerjoin(Patient, Prediction.patient_id == Patient.id)
         .where(Prediction.batch_id == batch_id, Prediction.model_version_id == version_id)
     ).all()
-    by_owner: dict[object, list[Prediction]] = {}
+    by_owner: dict[int | str, list[Prediction]] = {}
     rows_of: dict[int, tuple[Image, Patient | None]] = {}
-    referred: set[object] = set()
+    referred: set[int | str] = set()
     for prediction, image, patient in rows:
-        owner = prediction.patient_id if prediction.patient_id is not None else f"image-{image.id}"
+        owner: int | str = prediction.patient_id if prediction.patient_id is not None else f"image-{image.id}"
         if prediction.referred:
             referred.add(owner)
         by_owner.setdefault(owner, []).append(prediction)
@@ -377,21 +377,21 @@ def build_batch_summary_context(session: Session, batch_id: str,
     counts = {risk: 0 for risk in RiskClass}
     referrals = []
     for owner, predictions in by_owner.items():
-        prediction = overall_result(predictions)
-        assert prediction is not None  # every prediction row has a class
-        image, patient = rows_of[prediction.id]
-        counts[prediction.predicted_class] += 1
+        overall = overall_result(predictions)
+        assert overall is not None  # every prediction row has a class
+        shown, person = rows_of[overall.id]
+        counts[overall.predicted_class] += 1
         if owner in referred:
             referrals.append(ReferralEntry(
-                pseudonym=patient.pseudonym if patient else image.filename,
-                age_months=image.age_months,
-                sex=(patient.sex if patient else None) or image.sex,
-                predicted_class=prediction.predicted_class,
-                p_osteoporosis=prediction.p_osteoporosis,
+                pseudonym=person.pseudonym if person else shown.filename,
+                age_months=shown.age_months,
+                sex=(person.sex if person else None) or shown.sex,
+                predicted_class=overall.predicted_class,
+                p_osteoporosis=overall.p_osteoporosis,
             ))
     referrals.sort(key=lambda r: r.pseudonym)
     referrals.sort(key=severity, reverse=True)  # stable: worst first, ties by pseudonym
-    hospital = session.get(Hospital, batch.hospital_id)
+    hospital = session.get_one(Hospital, batch.hospital_id)
     logger.info("batch=%s summary patients=%d referrals=%d", batch.id, len(by_owner), len(referrals))
     return BatchSummaryContext(
         hospital_name=hospital.name,

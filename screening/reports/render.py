@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -24,13 +25,13 @@ from PIL import Image as PILImage
 
 from screening.db import RiskClass
 from screening.reports import clinical
-from screening.vocabulary import CLASS_LABELS, NOT_SCREENED_LABEL, REPORT_DISCLAIMER
 from screening.reports.context import (
     BatchSummaryContext,
     ImageResult,
     PatientReportContext,
     PriorScreening,
 )
+from screening.vocabulary import CLASS_LABELS, NOT_SCREENED_LABEL, REPORT_DISCLAIMER
 
 # Pictures print in a 56 x 55 mm box; 480 px is ~220 dpi there, as sharp as office
 # printers go, and far fewer pixels than a stored full-size PNG.
@@ -56,7 +57,7 @@ def _open_image(data: bytes) -> PILImage.Image:
     try:
         image = PILImage.open(io.BytesIO(data))
         image.load()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever the decoder raises, the picture is unreadable
         raise ValueError(f"report picture is not a readable image: {error}") from None
     return image
 
@@ -132,7 +133,7 @@ def _trend(ctx: PatientReportContext) -> _Trend | None:
         return None
     overall = ctx.overall
     series = list(ctx.priors)
-    if overall is not None:
+    if overall is not None and overall.predicted_class is not None:
         series.append(PriorScreening(ctx.screening_date, overall.predicted_class, overall.p_osteoporosis))
     width, height, pad = 200, 70, 6
     step = (width - 2 * pad) / max(1, len(series) - 1)
@@ -141,7 +142,8 @@ def _trend(ctx: PatientReportContext) -> _Trend | None:
         return round(pad + (1.0 - p) * (height - 2 * pad), 1)
 
     points = [(round(pad + i * step, 1), y_of(s.p_osteoporosis), s.predicted_class.value) for i, s in enumerate(series)]
-    rows = [{"date": s.screened_on.isoformat() + (" (this screening)" if overall is not None and i == len(series) - 1 else ""),
+    last = len(series) - 1
+    rows = [{"date": s.screened_on.isoformat() + (" (this screening)" if overall is not None and i == last else ""),
              "label": CLASS_LABELS[s.predicted_class], "p": s.p_osteoporosis} for i, s in enumerate(series)]
     return _Trend(
         width=width, height=height, points=points,
@@ -191,7 +193,7 @@ def _patient_html(ctx: PatientReportContext, encode: ImageEncoder, inline_css: b
     return _environment().get_template("patient_report.html").render(
         ctx=ctx,
         overall=overall,
-        overall_label=CLASS_LABELS[overall.predicted_class] if overall else NOT_SCREENED_LABEL,
+        overall_label=CLASS_LABELS[ctx.overall_class] if ctx.overall_class else NOT_SCREENED_LABEL,
         overall_bars=_bars(overall.probabilities) if overall else [],
         recommendation=clinical.recommendation_for(ctx.overall_class),
         caveats=clinical.age_caveats(ctx.age_months),
@@ -349,7 +351,8 @@ def store_patient_report(store: WritableStore, ctx: PatientReportContext, render
     return html_key, pdf_key
 
 
-def store_batch_summary(store: WritableStore, ctx: BatchSummaryContext, renderer: ReportRenderer) -> tuple[str, str, str]:
+def store_batch_summary(store: WritableStore, ctx: BatchSummaryContext,
+                        renderer: ReportRenderer) -> tuple[str, str, str]:
     """Render the batch summary and store it; returns (html_key, pdf_key, csv_key)."""
     html, pdf, table = renderer.batch_summary(ctx)
     html_key, pdf_key, csv_key = batch_summary_keys(ctx.hospital_code, ctx.batch_id)

@@ -9,7 +9,8 @@ backend works on the other.
 from __future__ import annotations
 
 import unicodedata
-from typing import BinaryIO, Iterator, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import BinaryIO, Protocol, runtime_checkable
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8 bytes.

@@ -22,9 +22,10 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from screening.storage.base import (
     DEFAULT_CONTENT_TYPE,
@@ -95,7 +96,7 @@ class LocalObjectStore:
 
     # -- writing ---------------------------------------------------------------
 
-    def _write(self, tree: Path, key: str, fill: Callable[[BinaryIO], None]) -> None:
+    def _write(self, tree: Path, key: str, fill: Callable[[BinaryIO], object]) -> None:
         """Write via a fsynced temp file and an atomic rename; remove the temp file on any failure."""
         target = self._path(tree, key)
         fd, temp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
@@ -122,12 +123,13 @@ class LocalObjectStore:
                 continue
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 raise InvalidKey(
-                    key, "conflicts with an existing object or prefix (the local store cannot hold both 'a' and 'a/...')"
+                    key,
+                    "conflicts with an existing object or prefix (the local store cannot hold both 'a' and 'a/...')",
                 ) from None
             _fsync_directory(target.parent)
             return
 
-    def _put(self, key: str, content_type: str, fill: Callable[[BinaryIO], None]) -> None:
+    def _put(self, key: str, content_type: str, fill: Callable[[BinaryIO], object]) -> None:
         """Write the sidecar first, so the object appears (at the rename) with its content type."""
         validate_key(key)
         metadata = json.dumps({"content_type": validate_content_type(content_type)}).encode("utf-8")

@@ -10,19 +10,22 @@ seconds instead of hanging a request or a worker.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
-    ConnectionError as BotoConnectionError,
     CredentialRetrievalError,
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 from screening.storage.base import (
@@ -194,9 +197,8 @@ class S3ObjectStore:
 
     def get_bytes(self, key: str) -> bytes:
         """The whole object; raises :class:`ObjectNotFound`."""
-        with self._open(key) as body:
-            with self._errors(key):
-                return body.read()
+        with self._open(key) as body, self._errors(key):
+            return body.read()
 
     def open(self, key: str) -> BinaryIO:
         """A forward-only stream of the object body (not seekable); the caller closes it."""

@@ -64,7 +64,7 @@ def seed(database_url: str, with_model: bool) -> None:
                                      card={"name": "osteo-fusion-demo"}))
         session.flush()
         start = date.today() - timedelta(days=90)
-        for index, (code, *_rest) in enumerate(HOSPITALS):
+        for index, _hospital in enumerate(HOSPITALS):
             hospital_id = index + 1
             for day in range(90):
                 screened = int(40 + 25 * math.sin(day / 9 + index) + 7 * index)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine
@@ -51,7 +51,7 @@ def two_images(tmp_path):  # type: ignore[no-untyped-def]
     session.add(hospital)
     session.flush()
     batch = Batch(hospital_id=hospital.id, archive_key="uploads/x.zip", model_version_id=VERSION,
-                  created_at=datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+                  created_at=datetime(2026, 11, 2, 9, tzinfo=UTC))
     patient = Patient(hospital_id=hospital.id, pseudonym="P123", sex="F")
     session.add_all([batch, patient])
     session.flush()

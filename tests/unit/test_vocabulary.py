@@ -40,7 +40,7 @@ def test_the_models_output_order_is_the_who_order_of_the_database_classes() -> N
     from training.who import WHO_CLASSES
 
     assert CLASS_NAMES == ("normal", "osteopenia", "osteoporosis") == WHO_CLASSES
-    assert CLASS_NAMES == tuple(risk.value for risk in RiskClass)
+    assert tuple(risk.value for risk in RiskClass) == CLASS_NAMES
 
 
 def test_overlays_are_rendered_for_exactly_the_product_colour_maps() -> None:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from screening.accounts import audit
 from screening.db.models import Image, Patient, Prediction, Report
-from screening.vocabulary import CLAHE_VIEW, OVERLAY_COLORMAPS
 from screening.storage import ObjectNotFound
+from screening.vocabulary import CLAHE_VIEW, OVERLAY_COLORMAPS
 from web.api import api
 from web.auth import api_login_required
 from web.authz import can_see_hospital

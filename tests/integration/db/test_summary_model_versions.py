@@ -7,7 +7,7 @@ beside "model versions: none in this period".
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -29,7 +29,7 @@ def test_one_day_view_names_the_model_behind_its_figures(zone: str) -> None:
         url = f"{plain_url}?options=-c%20timezone%3D{zone.replace('/', '%2F')}"
         schema.upgrade(url)
         # 02:00 UTC is the previous evening in Los Angeles; 23:00 UTC is the next morning in Tokyo.
-        uploaded = datetime(2026, 11, 27, 2 if zone.startswith("America") else 23, tzinfo=timezone.utc)
+        uploaded = datetime(2026, 11, 27, 2 if zone.startswith("America") else 23, tzinfo=UTC)
         with session_scope(url) as session:
             hospital = add_hospital(session, "DH", "District Hospital", "D", "R")
             session.add(ModelVersion(id="mv-1", name="fusion", active=True, card={}))

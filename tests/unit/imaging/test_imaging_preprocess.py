@@ -13,7 +13,7 @@ def test_output_contract(synth):
     prepared = preprocess(synth.phantom(300, 200) / 255.0, size=64)
     assert prepared.model_input.shape == (64, 64, 3) and prepared.model_input.dtype == np.float32
     assert prepared.clahe.shape == (64, 64) and prepared.clahe.dtype == np.uint8
-    assert 0.0 <= prepared.model_input.min() and prepared.model_input.max() <= 255.0
+    assert prepared.model_input.min() >= 0.0 and prepared.model_input.max() <= 255.0
     assert prepared.model_input.max() > 128  # uses the 0-255 range, not 0-1
     for channel in range(3):
         np.testing.assert_array_equal(prepared.model_input[:, :, channel], prepared.clahe)

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from screening.model import BundleError, ModelCard, load_bundle, load_bundle_from_store
-from screening.model import save_bundle
+from screening.model import BundleError, ModelCard, load_bundle, load_bundle_from_store, save_bundle
 from screening.model.bundle import BUNDLE_FILES, CARD_FILE, MODEL_FILE, compute_version
 
 from .conftest import SIZE, make_inputs
