@@ -14,7 +14,14 @@ from flask import g, url_for
 
 from screening.db.models import Batch, BatchStatus, ModelVersion, Patient, Report
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
-from screening.vocabulary import DISCLAIMER, batch_status_label, class_short_label, is_finished
+from screening.vocabulary import (
+    DISCLAIMER,
+    QUALITY_LABELS,
+    SCREENABLE,
+    batch_status_label,
+    class_short_label,
+    is_finished,
+)
 from web.state import db
 
 
@@ -179,4 +186,5 @@ def current_model_version() -> ModelVersion | None:
 def template_globals() -> dict[str, Any]:
     return {"disclaimer": DISCLAIMER, "active_model": current_model_version(), "current_user": g.get("user"),
             "class_label": class_short_label, "status_label": batch_status_label,
+            "quality_label": QUALITY_LABELS.__getitem__, "screenable": SCREENABLE,
             "progress": progress, "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}
