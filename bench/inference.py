@@ -53,7 +53,7 @@ class Clock:
     def __init__(self, images: int) -> None:
         self.images = images
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
         return self
 

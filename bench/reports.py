@@ -21,9 +21,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,7 +96,7 @@ class IssuedToken:
 
 def create_token(session: Session, user: User, name: str, days: int | None = None) -> IssuedToken:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
+    expires = datetime.now(UTC) + timedelta(days=days) if days else None
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret),
                      prefix=secret[: len(TOKEN_PREFIX) + 6], expires_at=expires)
     session.add(token)
@@ -108,7 +108,7 @@ def revoke_token(session: Session, prefix: str) -> ApiToken:
     token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
     if token is None:
         raise AccountError(f"no token starting with {prefix!r}")
-    token.revoked_at = datetime.now(timezone.utc)
+    token.revoked_at = datetime.now(UTC)
     return token
 
 

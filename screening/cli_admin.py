@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from screening.accounts import AccountError, add_hospital, add_user, audit, create_token, get_user, revoke_token
 from screening.config import Settings, load_settings
-from screening.db import DatabaseUnavailable, Hospital, Role, User, session_scope
-from screening.db import schema
+from screening.db import DatabaseUnavailable, Hospital, Role, User, schema, session_scope
 
 
 @contextmanager

@@ -10,9 +10,10 @@ message naming the variable, rather than deep inside a task.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 PREFIX = "OSTEO_"

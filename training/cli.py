@@ -100,7 +100,8 @@ def train(manifest: Path, out_dir: Path, backbone: str, size: int, weights: str 
     """Train a model bundle on MANIFEST (CSV: file, patient_id, age, sex, label or t_score)."""
     _configure_logging()
     from training.manifest import ManifestError
-    from training.train import TrainConfig, train as run_training
+    from training.train import TrainConfig
+    from training.train import train as run_training
 
     config = TrainConfig(
         backbone=backbone, size=size, weights=weights, batch_size=batch_size, epochs_head=epochs_head,

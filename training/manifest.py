@@ -75,7 +75,7 @@ class Manifest:
         counts = np.bincount(self.labels(), minlength=len(WHO_CLASSES))
         return {name: int(n) for name, n in zip(WHO_CLASSES, counts, strict=True)}
 
-    def subset(self, indices: np.ndarray) -> "Manifest":
+    def subset(self, indices: np.ndarray) -> Manifest:
         return Manifest(self.path, [self.rows[i] for i in indices])
 
 

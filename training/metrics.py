@@ -8,7 +8,8 @@ run the same for ``osteo train`` and ``osteo evaluate``.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar

@@ -5,8 +5,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from screening.db import Base, DatabaseUnavailable, check_connection, get_engine
-from screening.db import schema
+from screening.db import Base, DatabaseUnavailable, check_connection, get_engine, schema
 
 
 def _drift(database_url: str) -> list:

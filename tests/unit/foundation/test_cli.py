@@ -3,10 +3,10 @@
 import pytest
 from click.testing import CliRunner
 
-from screening.cli import cli
 from screening.accounts import hash_token
-from screening.db import ApiToken, AuditEvent, User, session_scope
+from screening.cli import cli
 from screening.config import load_settings
+from screening.db import ApiToken, AuditEvent, User, session_scope
 
 
 @pytest.fixture

@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 from keras.src.legacy.saving import legacy_h5_format
 
-from screening.model import CLASS_NAMES, build_fusion_model, encode_tabular, encode_tabular_batch
-from screening.model import set_backbone_trainable
+from screening.model import (
+    CLASS_NAMES,
+    build_fusion_model,
+    encode_tabular,
+    encode_tabular_batch,
+    set_backbone_trainable,
+)
 from screening.model.network import backbone_of, head_of
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import cv2
 import numpy as np
@@ -64,9 +64,9 @@ def seeded(tmp_path) -> Seeded:
     session.add(hospital)
     session.flush()
     earlier = Batch(hospital_id=hospital.id, archive_key="uploads/a.zip", model_version_id=MODEL_VERSION,
-                    created_at=datetime(2024, 3, 1, tzinfo=timezone.utc))
+                    created_at=datetime(2024, 3, 1, tzinfo=UTC))
     batch = Batch(hospital_id=hospital.id, archive_key="uploads/b.zip", model_version_id=MODEL_VERSION,
-                  created_at=datetime(2025, 3, 14, 9, 30, tzinfo=timezone.utc), files_total=6)
+                  created_at=datetime(2025, 3, 14, 9, 30, tzinfo=UTC), files_total=6)
     alice = Patient(hospital_id=hospital.id, pseudonym="alice7f3a9c", sex="F")
     bob = Patient(hospital_id=hospital.id, pseudonym="bob5b7f9c1e", sex="M")
     carol = Patient(hospital_id=hospital.id, pseudonym="carol0d2e4f", sex="F")

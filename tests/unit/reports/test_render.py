@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -14,13 +14,13 @@ from screening.db import Patient
 from screening.reports import (
     build_batch_summary_context,
     build_patient_context,
+    clinical,
     render_batch_summary,
     render_patient_html,
     render_patient_pdf,
     store_batch_summary,
     store_patient_report,
 )
-from screening.reports import clinical
 
 pypdf = pytest.importorskip("pypdf")
 
