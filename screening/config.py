@@ -83,6 +83,14 @@ class Settings:
     # Seconds before Redis hands an unacknowledged task (its worker died) to another worker;
     # must exceed the longest task.
     broker_visibility_timeout: int = 3600
+    # Hours the raw uploaded archive is kept after ingest (0: deleted as soon as ingest ends).
+    # The raw archive carries identifiers (DICOM tags, manifest ids): keep it only to re-run ingest.
+    upload_retention_hours: int = 0
+    # A batch not finished whose last progress is older than this many seconds has no live task:
+    # the recovery sweep enqueues its next step again (must exceed the longest gap between steps).
+    stall_seconds: int = 900
+    # Seconds between two recovery sweeps in each worker that serves the ingest queue.
+    sweep_interval_seconds: int = 60
     # Render per-patient and batch reports (off for screening-only throughput runs).
     reports_enabled: bool = True
     # Base URL browsers use to reach the web app (the address the server is published at).
@@ -107,6 +115,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "max_archive_uncompressed_bytes": _parse_int,
     "max_compression_ratio": _parse_int,
     "broker_visibility_timeout": _parse_int,
+    "upload_retention_hours": _parse_int,
+    "stall_seconds": _parse_int,
+    "sweep_interval_seconds": _parse_int,
     "production": _parse_bool,
     "reports_enabled": _parse_bool,
 }

@@ -5,6 +5,7 @@ from screening.db.models import (
     AuditEvent,
     Base,
     Batch,
+    BatchProblem,
     BatchStatus,
     DailyHospitalSummary,
     Hospital,
@@ -21,7 +22,7 @@ from screening.db.models import (
 from screening.db.session import DatabaseUnavailable, check_connection, get_engine, session_scope
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "Batch", "BatchStatus", "DailyHospitalSummary", "Hospital",
+    "ApiToken", "AuditEvent", "Base", "Batch", "BatchProblem", "BatchStatus", "DailyHospitalSummary", "Hospital",
     "Image", "ModelVersion", "Patient", "Prediction", "Quality", "Report", "RiskClass", "Role", "User",
     "DatabaseUnavailable", "check_connection", "get_engine", "session_scope",
 ]

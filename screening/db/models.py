@@ -69,6 +69,7 @@ class BatchStatus(str, enum.Enum):
     REPORTING = "reporting"
     COMPLETE = "complete"
     COMPLETE_WITH_ERRORS = "complete_with_errors"
+    NEEDS_ATTENTION = "needs_attention"  # finished, but nothing in it could be screened: see its problems
     FAILED = "failed"
 
 
@@ -171,6 +172,8 @@ class Batch(Base):
     archive_key: Mapped[str] = mapped_column(String(1024))
     original_filename: Mapped[str] = mapped_column(String(255), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # sha256 of the uploaded bytes: a replayed Idempotency-Key must come with the same body.
+    upload_sha256: Mapped[str | None] = mapped_column(String(64))
     model_version_id: Mapped[str | None] = mapped_column(ForeignKey("model_versions.id"))
     files_total: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
@@ -181,13 +184,28 @@ class Batch(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     reports_total: Mapped[int] = mapped_column(Integer, default=0)
+    # A bounded summary of what went wrong; every problem is a BatchProblem row.
     error: Mapped[str | None] = mapped_column(Text)
+    problems_total: Mapped[int] = mapped_column(Integer, default=0)
     summary_key: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Touched by every step that moves the batch on: the recovery sweep's lease.
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     hospital: Mapped[Hospital] = relationship()
+
+
+class BatchProblem(Base):
+    """One problem of a batch (a manifest line, a missing file, a failed image or report), paginated by the API."""
+
+    __tablename__ = "batch_problems"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    filename: Mapped[str | None] = mapped_column(String(512))
+    message: Mapped[str] = mapped_column(Text)
 
 
 class Patient(Base):

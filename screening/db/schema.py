@@ -30,3 +30,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def current_revision(database_url: str) -> str | None:
     with get_engine(database_url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision of the migration scripts (what ``upgrade`` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
