@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from screening.accounts import add_hospital, get_hospital  # noqa: E402
 from screening.config import Settings, load_settings  # noqa: E402
 from screening.db import Batch, BatchStatus, schema, session_scope  # noqa: E402
-from screening.pipeline import INGEST, accept_upload  # noqa: E402
+from screening.pipeline import submit_batch  # noqa: E402
 from screening.storage import open_store  # noqa: E402
 from training.phantoms import write_dataset  # noqa: E402
 from worker.topology import celery_worker_command  # noqa: E402
@@ -132,15 +132,19 @@ class Deployment:
 
     def run(self, archive: Path) -> tuple[int, float]:
         from worker.app import create_app
+        from worker.routing import publisher
 
+        held: list[tuple[str, tuple]] = []  # the clock starts when ingest is published, not while storing
         with session_scope(self.settings.database_url) as session, archive.open("rb") as stream:
-            batch, _ = accept_upload(session, self.store, get_hospital(session, "BENCH"), stream, archive.name)
+            batch = submit_batch(session, self.store, lambda name, args: held.append((name, args)),
+                                 get_hospital(session, "BENCH"), stream, archive.name).batch
         start = time.perf_counter()
-        create_app(self.settings).send_task(INGEST, args=[batch.id], queue="ingest")
+        publisher(create_app(self.settings))(*held[0])
         while True:
             with session_scope(self.settings.database_url) as session:
                 current = session.get(Batch, batch.id)
-            if current.status in (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.FAILED):
+            if current.status in (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS,
+                                  BatchStatus.NEEDS_ATTENTION, BatchStatus.FAILED):
                 return current.screened, time.perf_counter() - start
             if time.perf_counter() - start > self.TIMEOUT_S:
                 raise RuntimeError(f"batch not finished after {self.TIMEOUT_S} s; see {self.log.name}")
@@ -217,7 +221,8 @@ def ingest_memory(root: Path, gigabytes: float) -> dict[str, float]:
     schema.upgrade(settings.database_url)
     with session_scope(settings.database_url) as session, archive.open("rb") as stream:
         add_hospital(session, "BIG", "Big Archive Hospital", "Bench", "Bench")
-        batch, _ = accept_upload(session, open_store(settings), get_hospital(session, "BIG"), stream, archive.name)
+        batch = submit_batch(session, open_store(settings), lambda name, args: None,
+                             get_hospital(session, "BIG"), stream, archive.name).batch
     size = archive.stat().st_size
     archive.unlink()
     out = subprocess.run([sys.executable, "-c", INGEST_CHILD, batch.id], env={**os.environ, **env}, cwd=REPO,

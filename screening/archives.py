@@ -15,7 +15,7 @@ import posixpath
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -48,6 +48,13 @@ class Rejected:
     """A member that is not read at all, with the reason."""
 
     name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """The archive holds more files than allowed: the rest are not read (one batch-level problem, not a row each)."""
+
     reason: str
 
 
@@ -96,10 +103,14 @@ class _Budget:
         self.files = 0
         self.total = 0
 
+    @property
+    def full(self) -> bool:
+        return self.files >= self.limits.max_files
+
+    def overflow(self) -> Overflow:
+        return Overflow(f"the archive holds more than {self.limits.max_files} files: the rest were not read")
+
     def admit(self, declared_size: int) -> str | None:
-        self.files += 1
-        if self.files > self.limits.max_files:
-            return f"archive holds more than {self.limits.max_files} files: the rest are not read"
         if declared_size > self.limits.max_member_bytes:
             return f"file larger than {self.limits.max_member_bytes // 1024**2} MB"
         if self.total + declared_size > self.limits.max_total_bytes:
@@ -110,7 +121,7 @@ class _Budget:
         self.total += actual
 
 
-def iter_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Member | Rejected]:
+def iter_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Member | Rejected | Overflow]:
     """Yield every member of a zip or tar (optionally gzip) file, accepted or rejected."""
     if zipfile.is_zipfile(path):
         yield from _iter_zip(path, limits)
@@ -123,7 +134,7 @@ def iter_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterato
         yield from _iter_tar(tar, limits)
 
 
-def _iter_zip(path: Path, limits: ArchiveLimits) -> Iterator[Member | Rejected]:
+def _iter_zip(path: Path, limits: ArchiveLimits) -> Iterator[Member | Rejected | Overflow]:
     budget = _Budget(limits)
     try:
         archive = zipfile.ZipFile(path)
@@ -133,6 +144,10 @@ def _iter_zip(path: Path, limits: ArchiveLimits) -> Iterator[Member | Rejected]:
         for info in archive.infolist():
             if info.is_dir():
                 continue
+            if budget.full:
+                yield budget.overflow()
+                return
+            budget.files += 1
             reason = _check_name(info.filename) or _zip_link_reason(info) or budget.admit(info.file_size)
             if reason is None and info.compress_size and info.file_size / info.compress_size > limits.max_compression_ratio:
                 reason = f"compression ratio above {limits.max_compression_ratio}:1 (zip bomb?)"
@@ -162,12 +177,16 @@ def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _B
     return Member(safe_member_name(info.filename) or info.filename, data)
 
 
-def _iter_tar(tar: tarfile.TarFile, limits: ArchiveLimits) -> Iterator[Member | Rejected]:
+def _iter_tar(tar: tarfile.TarFile, limits: ArchiveLimits) -> Iterator[Member | Rejected | Overflow]:
     budget = _Budget(limits)
     try:
         for info in tar:
             if info.isdir():
                 continue
+            if budget.full:
+                yield budget.overflow()
+                return
+            budget.files += 1
             if info.issym() or info.islnk():
                 yield Rejected(info.name, "link: not followed")
                 continue
@@ -204,10 +223,15 @@ class ManifestRow:
 @dataclass(frozen=True)
 class Manifest:
     rows: dict[str, ManifestRow]
-    problems: list[str]
+    problems: list[str]  # batch-level problems (bad columns, rows naming no usable file)
+    invalid: dict[str, str] = field(default_factory=dict)  # file -> why its row is unusable
+
+    @property
+    def present(self) -> bool:
+        return bool(self.rows or self.problems or self.invalid)
 
 
-def parse_manifest(data: bytes) -> Manifest:
+def parse_manifest(data: bytes, max_rows: int | None = None) -> Manifest:
     """Parse ``manifest.csv``: file, patient_id, age_years or age_months, sex, optional study_date.
 
     Bad rows are listed in ``problems`` (with their line numbers) rather than raised:
@@ -226,34 +250,54 @@ def parse_manifest(data: bytes) -> Manifest:
         return Manifest({}, [f"manifest.csv lacks column(s): {', '.join(need)}"])
     rows: dict[str, ManifestRow] = {}
     problems: list[str] = []
+    invalid: dict[str, str] = {}
     for line, raw in enumerate(reader, start=2):
-        record = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-        try:
-            row = _manifest_row(record)
-        except ValueError as exc:
-            problems.append(f"manifest line {line}: {exc}")
+        if max_rows is not None and line - 1 > max_rows:
+            raise ArchiveError(f"manifest.csv lists more than {max_rows} files, the most one archive may hold")
+        record = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(k, str) and k}
+        name = safe_member_name(record.get("file", ""))
+        if not name:
+            problems.append(f"manifest line {line}: the file name is missing or unsafe")
             continue
-        rows[row.file] = row
-    return Manifest(rows, problems)
+        try:
+            rows[name] = _manifest_row(name, record)
+        except ValueError as exc:
+            invalid[name] = f"manifest.csv line {line}: {exc}"
+    return Manifest(rows, problems, invalid)
 
 
-def _manifest_row(record: dict[str, str]) -> ManifestRow:
-    name = safe_member_name(record.get("file", ""))
-    if not name:
-        raise ValueError(f"invalid file name {record.get('file')!r}")
+def _manifest_row(name: str, record: dict[str, str]) -> ManifestRow:
+    """The row for ``name``; ValueError with a sentence for staff when a field is unusable."""
     if not record.get("patient_id"):
         raise ValueError("patient_id is empty")
-    sex = record.get("sex", "").upper()[:1] or None
+    sex = record.get("sex", "").upper() or None
+    if sex in {"FEMALE", "MALE"}:
+        sex = sex[0]
     if sex not in {"F", "M", None}:
-        raise ValueError(f"sex must be F or M, got {record.get('sex')!r}")
+        raise ValueError(f"sex must be F or M, got {_shown(record.get('sex', ''))}")
     return ManifestRow(name, record["patient_id"], _age_months(record), sex, _study_date(record.get("study_date", "")))
+
+
+def _shown(raw: str) -> str:
+    """A field value quoted for a message, bounded (values come from files we do not control)."""
+    return repr(raw[:40] + ("…" if len(raw) > 40 else ""))
+
+
+def _number(column: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{column} must be a number, got {_shown(raw)}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{column} must be a number, got {_shown(raw)}")
+    return value
 
 
 def _age_months(record: dict[str, str]) -> int | None:
     if record.get("age_months"):
-        months = float(record["age_months"])
+        months = _number("age_months", record["age_months"])
     elif record.get("age_years"):
-        months = float(record["age_years"]) * 12
+        months = _number("age_years", record["age_years"]) * 12
     else:
         return None
     if not 0 <= months <= 130 * 12:
@@ -267,4 +311,4 @@ def _study_date(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"study_date must be YYYY-MM-DD, got {raw!r}") from None
+        raise ValueError(f"study_date must be YYYY-MM-DD, got {_shown(raw)}") from None

@@ -2,12 +2,14 @@
 
 The model call is one batched graph pass; the per-image work around it (PNG
 decoding, CLAHE, overlay blending and encoding, object-store writes) runs in a
-thread pool, since OpenCV and the store release the GIL. A failure stays with its
-image: the rest of the chunk is screened.
+thread pool, since OpenCV and the store release the GIL. A bad image fails alone:
+the rest of the chunk is screened. An outage (object store, database) is raised,
+never recorded against an image: the task retries (see :mod:`screening.faults`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from screening.db.models import Image
+from screening.faults import is_infrastructure_error
 from screening.imaging import PreprocessParams, preprocess
 from screening.imaging.png import encode_png
-from screening.ingest import decode_normalised_png
+from screening.imaging.stored import decode_normalised_png
+from screening.safe_text import public_reason
 from screening.storage import ObjectStore
 from screening.vocabulary import OVERLAY_COLORMAPS
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # TensorFlow is imported only by processes that screen
     from screening.model.inference import Prediction, Predictor
@@ -48,8 +54,11 @@ def screen_images(store: ObjectStore, predictor: Predictor, images: list[Image])
             pixels = decode_normalised_png(store.get_bytes(image.storage_key))
             prepared = preprocess(pixels, params.size, params.clip_limit, params.tile_grid)
             return _Input(image, prepared.model_input, prepared.clahe, encode_tabular(image.age_months, image.sex))
-        except Exception as exc:  # noqa: BLE001 - one bad image must not stop its chunk
-            return f"could not be screened: {exc}"
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            logger.warning("batch=%s image=%s could not be screened: %s", image.batch_id, image.id, type(exc).__name__)
+            return f"could not be screened: {public_reason(exc)}"
 
     with ThreadPoolExecutor(THREADS) as pool:
         loaded = list(pool.map(load, images))

@@ -1,4 +1,7 @@
-"""``osteo screen``: one archive through the whole pipeline on this machine."""
+"""``osteo screen``: one archive through the whole pipeline on this machine.
+
+Exits 1 when the batch failed or needs attention (nothing in it could be screened).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,16 @@ import click
 
 from screening.accounts import AccountError, get_hospital
 from screening.config import Settings, load_settings
-from screening.db.models import Batch
+from screening.db.models import Batch, BatchStatus
 from screening.db.session import session_scope
-from screening.local_runner import run_batch
-from screening.pipeline import accept_upload
+from screening.local_runner import LocalRunner
+from screening.pipeline import EmptyUpload
 from screening.storage import LocalObjectStore, ObjectStore, open_store
 from screening.vocabulary import DISCLAIMER
+
+
+# `osteo screen` exits 1 on these, so scripts notice a batch that needs a person.
+UNSUCCESSFUL = (BatchStatus.FAILED, BatchStatus.NEEDS_ATTENTION)
 
 
 class StageProgress:
@@ -51,19 +58,25 @@ def screen(archive: Path, hospital_code: str, no_reports: bool) -> None:
     """Screen ARCHIVE (zip/tar of PNG, JPEG or DICOM + manifest.csv) on this machine."""
     settings = load_settings()
     store = open_store(settings)
+    runner = LocalRunner(settings, store, _predictor_loader(settings), reports=not no_reports)
     try:
-        with session_scope(settings.database_url) as session, archive.open("rb") as stream:
-            batch, _ = accept_upload(session, store, get_hospital(session, hospital_code), stream, archive.name)
-            batch_id = batch.id
+        with session_scope(settings.database_url) as session:
+            hospital = get_hospital(session, hospital_code)
     except AccountError as exc:
         raise click.ClickException(f"{exc} (add it with: osteo hospital add)") from None
+    try:
+        batch_id = runner.submit(hospital, archive)
+    except EmptyUpload as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"batch {batch_id}: ingesting {archive.name}")
     progress = StageProgress()
     try:
-        batch = run_batch(settings, store, batch_id, _predictor_loader(settings), progress, reports=not no_reports)
+        batch = runner.run(batch_id, progress)
     finally:
         progress.close()
     print_outcome(settings, store, batch)
+    if batch.status in UNSUCCESSFUL:
+        raise SystemExit(1)
 
 
 def _predictor_loader(settings: Settings):  # type: ignore[no-untyped-def]

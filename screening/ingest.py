@@ -2,8 +2,10 @@
 
 Each file is judged alone: a bad file becomes a rejected row with its reason and
 the batch goes on. Identifiers are pseudonymised before anything is stored, and
-only normalised pixels are kept (a PNG carries no DICOM header), so no
-identifying tag ever reaches the object store.
+only normalised pixels are kept (see :mod:`screening.imaging.stored`), so no
+identifying tag ever reaches the object store. Names and reasons copied from the
+upload are cleaned (:mod:`screening.safe_text`) and made unique within the batch,
+so no crafted member name can fail the rows of its batch.
 """
 
 from __future__ import annotations
@@ -12,93 +14,136 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening.archives import MANIFEST_NAME, ArchiveLimits, Manifest, ManifestRow, Member, Rejected, iter_archive, parse_manifest
+from screening.archives import (
+    MANIFEST_NAME,
+    ArchiveLimits,
+    Manifest,
+    ManifestRow,
+    Member,
+    Rejected,
+    iter_archive,
+    parse_manifest,
+)
 from screening.db.models import Batch, Hospital, Image, Patient, Quality
 from screening.imaging import DecodedImage, inspect_file
-from screening.imaging.png import encode_png, stripped_gray_png
+from screening.imaging.stored import encode_stored, stored_image_key
 from screening.pseudonyms import pseudonymise
+from screening.safe_text import clean
 from screening.storage import ObjectStore
 
-# Stored images are downscaled to this longest side: ample for 224-448 px model
-# inputs and report figures, and ten times cheaper to store and decode than originals.
-STORED_MAX_SIDE = 1024
+NAME_CHARS = 512  # Image.filename
+REASON_CHARS = 1000
 
 
 @dataclass
 class IngestState:
-    """What one ingest run has seen so far (for duplicate detection and counters)."""
+    """What one ingest run has seen so far (for duplicate detection and unique names)."""
 
     batch: Batch
     hospital: Hospital
     manifest: Manifest
     seen: dict[str, int] = field(default_factory=dict)  # sha256 -> image id in this batch
     patients: dict[str, Patient] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)  # row names given so far in this run
 
 
 def find_manifest(path: Path, limits: ArchiveLimits) -> Manifest:
     """The archive's manifest, or an empty one (images then need DICOM tags)."""
     for item in iter_archive(path, limits):
-        if isinstance(item, Member) and item.name.lower().rsplit("/", 1)[-1] == MANIFEST_NAME:
-            return parse_manifest(item.data)
+        if isinstance(item, Member) and is_manifest(item.name):
+            return parse_manifest(item.data, max_rows=limits.max_files)
     return Manifest({}, [])
 
 
+def is_manifest(name: str) -> bool:
+    return name.lower().rsplit("/", 1)[-1] == MANIFEST_NAME
+
+
+def row_name(state: IngestState, name: str) -> str:
+    """The member's name as stored: cleaned, at most NAME_CHARS, unique in this batch (``x.png (2)``).
+
+    Archives may hold one name twice (``x.png`` and ``./x.png`` normalise alike), or
+    names that collide once truncated; the unique constraint on (batch, filename)
+    must never be what rejects them. Deterministic in archive order, so a redelivered
+    ingest gives every member the name it had.
+    """
+    base = clean(name, NAME_CHARS)
+    candidate, copy = base, 1
+    while candidate in state.names:
+        copy += 1
+        suffix = f" ({copy})"
+        candidate = clean(name, NAME_CHARS - len(suffix)) + suffix
+    state.names.add(candidate)
+    return candidate
+
+
 def ingest_item(session: Session, store: ObjectStore, secret: str, state: IngestState,
-                item: Member | Rejected) -> Image | None:
-    """Record one archive member as an image row (None for the manifest itself)."""
+                item: Member | Rejected, name: str) -> Image:
+    """Record one archive member (stored as ``name``, from :func:`row_name`) as an image row."""
     if isinstance(item, Rejected):
-        return _add(session, state, item.name, Quality.REJECTED, item.reason)
-    if item.name.lower().rsplit("/", 1)[-1] == MANIFEST_NAME:
-        return None
+        return add_image(session, state, name, Quality.REJECTED, item.reason)
     sha = hashlib.sha256(item.data).hexdigest()
     original = state.seen.get(sha) or _earlier_copy(session, state.hospital.id, state.batch.id, sha)
     if original is not None:
-        return _add(session, state, item.name, Quality.DUPLICATE,
-                    "exact duplicate of an image already received", sha256=sha, duplicate_of_id=original)
+        return add_image(session, state, name, Quality.DUPLICATE,
+                         "exact duplicate of an image already received", sha256=sha, duplicate_of_id=original)
     decoded, verdict = inspect_file(item.data, item.name)
     if decoded is None or verdict.status == "rejected":
-        return _add(session, state, item.name, Quality.REJECTED, verdict.reason, sha256=sha)
+        return add_image(session, state, name, Quality.REJECTED, verdict.reason, sha256=sha)
     patient_row, problem = _patient_data(state, item.name, decoded)
     if problem:
-        return _add(session, state, item.name, Quality.REJECTED, problem, sha256=sha)
+        return add_image(session, state, name, Quality.REJECTED, problem, sha256=sha)
     assert patient_row is not None
     patient = _patient(session, state, pseudonymise(secret, state.hospital.code, patient_row.patient_id), patient_row.sex)
-    key = f"images/{state.hospital.code}/{state.batch.id}/{sha[:24]}.png"
-    store.put_bytes(key, stripped_gray_png(item.data, STORED_MAX_SIDE) or encode_normalised_png(decoded.pixels),
-                    "image/png")
-    image = _add(session, state, item.name, Quality(verdict.status), verdict.reason, sha256=sha,
-                 patient_id=patient.id, age_months=patient_row.age_months, sex=patient_row.sex,
-                 study_date=patient_row.study_date, storage_key=key, source_format=decoded.source_format,
-                 width=decoded.width, height=decoded.height)
+    key = stored_image_key(state.hospital.code, state.batch.id, sha)
+    store.put_bytes(key, encode_stored(item.data, decoded.pixels), "image/png")
+    image = add_image(session, state, name, Quality(verdict.status), verdict.reason, sha256=sha,
+                      patient_id=patient.id, age_months=patient_row.age_months, sex=patient_row.sex,
+                      study_date=patient_row.study_date, storage_key=key, source_format=decoded.source_format,
+                      width=decoded.width, height=decoded.height)
     state.seen[sha] = image.id
     return image
 
 
-def _add(session: Session, state: IngestState, name: str, quality: Quality, reason: str, **values: object) -> Image:
-    image = Image(batch_id=state.batch.id, hospital_id=state.hospital.id, filename=name[:512],
-                  quality=quality, quality_reason=reason, **values)
+def add_image(session: Session, state: IngestState, name: str, quality: Quality, reason: str,
+              **values: object) -> Image:
+    image = Image(batch_id=state.batch.id, hospital_id=state.hospital.id, filename=name,
+                  quality=quality, quality_reason=clean(reason or "", REASON_CHARS), **values)
     session.add(image)
     session.flush()
     return image
 
 
 def _earlier_copy(session: Session, hospital_id: int, batch_id: str, sha: str) -> int | None:
-    """An earlier accepted image with the same bytes at the same hospital."""
+    """An earlier image with the same bytes at the same hospital that was accepted and did not fail.
+
+    An image whose screening failed does not count: re-uploading it is how staff retry.
+    """
     return session.scalar(
         select(Image.id).where(Image.hospital_id == hospital_id, Image.sha256 == sha,
-                               Image.batch_id != batch_id,
+                               Image.batch_id != batch_id, Image.error.is_(None),
                                Image.quality.in_([Quality.ACCEPTED, Quality.WARNING])).limit(1)
     )
 
 
+def _manifest_lookup(manifest: Manifest, name: str) -> tuple[ManifestRow | None, str | None]:
+    base = name.rsplit("/", 1)[-1]
+    for key in (name, base):
+        if key in manifest.rows:
+            return manifest.rows[key], None
+        if key in manifest.invalid:
+            return None, manifest.invalid[key]
+    return None, None
+
+
 def _patient_data(state: IngestState, name: str, decoded: DecodedImage) -> tuple[ManifestRow | None, str]:
     """Patient id, age and sex from the manifest row, else from the DICOM tags."""
-    row = state.manifest.rows.get(name) or state.manifest.rows.get(name.rsplit("/", 1)[-1])
+    row, invalid = _manifest_lookup(state.manifest, name)
+    if invalid:
+        return None, invalid
     meta = decoded.metadata
     if row is None and meta.patient_id:
         row = ManifestRow(name, meta.patient_id, meta.age_months, meta.sex, meta.study_date)
@@ -121,20 +166,3 @@ def _patient(session: Session, state: IngestState, pseudonym: str, sex: str | No
         session.flush()
     state.patients[pseudonym] = patient
     return patient
-
-
-def encode_normalised_png(pixels: np.ndarray) -> bytes:
-    """16-bit grayscale PNG of [0, 1] pixels, longest side at most STORED_MAX_SIDE."""
-    height, width = pixels.shape
-    scale = STORED_MAX_SIDE / max(height, width)
-    if scale < 1:
-        pixels = cv2.resize(pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    return encode_png(np.clip(pixels * 65535.0 + 0.5, 0, 65535).astype(np.uint16))
-
-
-def decode_normalised_png(data: bytes) -> np.ndarray:
-    """Float32 pixels in [0, 1] of a stored image (16-bit from encode_normalised_png, or a stripped 8/16-bit original)."""
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if array is None or array.ndim != 2:
-        raise ValueError("stored image is not a grayscale PNG")
-    return array.astype(np.float32) / (65535.0 if array.dtype == np.uint16 else 255.0)

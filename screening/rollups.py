@@ -40,20 +40,31 @@ def recount_ingest(session: Session, batch: Batch) -> None:
     batch.duplicates = counts.get(Quality.DUPLICATE, 0)
 
 
-def finalize_counts(session: Session, batch: Batch) -> list[str]:
-    """Recount the batch's counters; return one line per thing that failed."""
-    recount_ingest(session, batch)
+def recount_screening(session: Session, batch: Batch) -> int:
+    """Recount screened and failed images; returns how many accepted images still wait for screening."""
     batch.screened = session.scalar(select(func.count()).select_from(Prediction).where(
         Prediction.batch_id == batch.id, Prediction.model_version_id == batch.model_version_id)) or 0
-    failed_images = session.execute(select(Image.filename, Image.error).where(
-        Image.batch_id == batch.id, Image.quality.in_(SCREENABLE), Image.error.is_not(None))).all()
-    batch.failed = len(failed_images)
-    report_errors = session.execute(select(Report.patient_id, Report.error).where(
-        Report.batch_id == batch.id, Report.error.is_not(None))).all()
+    batch.failed = session.scalar(select(func.count()).select_from(Image).where(
+        Image.batch_id == batch.id, Image.quality.in_(SCREENABLE), Image.error.is_not(None))) or 0
+    return batch.accepted - batch.screened - batch.failed
+
+
+def recount_reports(session: Session, batch: Batch) -> None:
     batch.reported = session.scalar(select(func.count()).select_from(Report).where(
         Report.batch_id == batch.id, Report.error.is_(None))) or 0
-    return ([f"{name}: {error}" for name, error in failed_images]
-            + [f"report for patient #{pid}: {error}" for pid, error in report_errors])
+
+
+def finalize_counts(session: Session, batch: Batch) -> list[tuple[str | None, str]]:
+    """Recount the batch's counters; return (file name or None, message) for each thing that failed."""
+    recount_ingest(session, batch)
+    recount_screening(session, batch)
+    recount_reports(session, batch)
+    failed_images = session.execute(select(Image.filename, Image.error).where(
+        Image.batch_id == batch.id, Image.quality.in_(SCREENABLE), Image.error.is_not(None))).all()
+    report_errors = session.execute(select(Report.patient_id, Report.error).where(
+        Report.batch_id == batch.id, Report.error.is_not(None))).all()
+    return ([(name, error) for name, error in failed_images]
+            + [(None, f"report for patient #{pid}: {error}") for pid, error in report_errors])
 
 
 def refresh_patients(session: Session, batch_id: str) -> None:

@@ -46,8 +46,9 @@ DISCLAIMER = "Screening aid, not a diagnosis; DXA is the reference standard."
 
 BATCH_STATUS_LABELS: dict[BatchStatus, str] = {status: status.value.replace("_", " ") for status in BatchStatus}
 # A batch in one of these states will not change any more: polling can stop.
+# NEEDS_ATTENTION: finished, but nothing in the batch could be screened (its problems say why).
 FINISHED_STATUSES: frozenset[BatchStatus] = frozenset(
-    {BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.FAILED})
+    {BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.NEEDS_ATTENTION, BatchStatus.FAILED})
 # Finished with results (possibly with some files failed); FAILED batches have none.
 COMPLETED_STATUSES: frozenset[BatchStatus] = frozenset({BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS})
 

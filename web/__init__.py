@@ -22,14 +22,9 @@ SESSION_HOURS = 8
 def default_enqueue(settings: Settings) -> Enqueue:
     """Send steps through a Celery app built from ``settings`` (imported lazily: no worker code at import)."""
     from worker.app import create_app as create_celery
+    from worker.routing import publisher
 
-    celery = create_celery(settings)
-
-    def enqueue(name: str, args: tuple) -> None:
-        from screening.pipeline import QUEUES
-
-        celery.send_task(name, args=list(args), queue=QUEUES[name])
-    return enqueue
+    return publisher(create_celery(settings))
 
 
 def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = None,

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from screening.accounts import AccountError, add_hospital, add_user, get_hospital
 from screening.config import Settings
 from screening.db import Batch, Role, User, schema, session_scope
-from screening.pipeline import INGEST, QUEUES, accept_upload
+from screening.pipeline import submit_batch
 from screening.storage import LocalObjectStore, open_store
 from screening.vocabulary import COMPLETED_STATUSES, is_finished
 from worker.topology import celery_worker_command
@@ -120,11 +120,12 @@ class DemoWorker:
 def screen_archive(settings: Settings, archive: Path, progress: Progress) -> Batch:
     """Upload as the API does (store, commit, enqueue), then follow the batch's counters."""
     from worker.app import create_app as create_celery
+    from worker.routing import publisher
 
     store = open_store(settings)
     with session_scope(settings.database_url) as session, archive.open("rb") as stream:
-        batch, _ = accept_upload(session, store, get_hospital(session, DEMO_HOSPITAL[0]), stream, archive.name)
-    create_celery(settings).send_task(INGEST, args=[batch.id], queue=QUEUES[INGEST])
+        batch = submit_batch(session, store, publisher(create_celery(settings)),
+                             get_hospital(session, DEMO_HOSPITAL[0]), stream, archive.name).batch
     logger.info("demo batch=%s submitted", batch.id)
     say(f"screening {archive.name} (batch {batch.id}); the worker log is in {settings.var_dir}/demo/")
     while not is_finished(batch.status):

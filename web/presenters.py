@@ -55,6 +55,7 @@ def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any
         "self": url_for("api.get_batch", batch_id=batch.id),
         "results": url_for("api.batch_results", batch_id=batch.id),
         "results_csv": url_for("api.batch_results", batch_id=batch.id, format="csv"),
+        "problems": url_for("api.batch_problems", batch_id=batch.id),
         "page": url_for("dashboard.batch_page", batch_id=batch.id),
     }
     if batch.summary_key:
@@ -72,7 +73,8 @@ def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any
         "counts": {name: getattr(batch, name) for name in (
             "files_total", "accepted", "rejected", "duplicates", "screened", "failed", "reported",
             "reports_total", "chunks_total")},
-        "errors": batch.error.splitlines() if batch.error else [],
+        "errors": batch.error.splitlines() if batch.error else [],  # bounded summary; all in links.problems
+        "problems_total": batch.problems_total,
         "model_version": model_version_json(versions.get(batch.model_version_id or ""), batch.model_version_id),
         "links": links,
     }

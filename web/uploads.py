@@ -2,7 +2,8 @@
 
 Order matters (DESIGN.md): the archive is streamed into the object store, the
 batch row is committed, and only then is the ingest step enqueued, so a worker
-never sees a batch whose archive or row is missing.
+never sees a batch whose archive or row is missing. That order is written once,
+in :func:`screening.pipeline.submit_batch`; this module maps its outcomes to HTTP.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import g, request
 
 from screening import pipeline
 from screening.accounts import audit
+from screening.faults import BrokerUnavailable
 from screening.db.models import Batch, User
 from web.authz import upload_hospital
 from web.errors import Problem, bad_request
@@ -26,6 +28,7 @@ CONTENT_TYPES = {
     "application/x-gtar": ".tar.gz",
 }
 MAX_IDEMPOTENCY_KEY = 128
+BROKER_RETRY_AFTER_S = 30
 
 
 def archive_filename(name: str | None, content_type: str | None = None) -> str:
@@ -55,21 +58,34 @@ def rate_limit(scope: str, identity: str) -> None:
 
 def accept(user: User, hospital_code: str | None, stream: IO[bytes], filename: str,
            key: str | None) -> tuple[Batch, bool]:
-    """Store, commit, enqueue; returns (batch, created). A retried key returns the first batch."""
+    """Store, commit, enqueue (:func:`screening.pipeline.submit_batch`); returns (batch, created).
+
+    A replayed Idempotency-Key with the same body returns the first batch; with a
+    different body it is refused with 409. A broker outage after the commit answers
+    503 with Retry-After: the batch is kept and the recovery sweep enqueues it.
+    """
     session = db()
     hospital = upload_hospital(session, user, hospital_code)
     rate_limit("upload", str(user.id))
-    batch, created = pipeline.accept_upload(session, state().store, hospital, stream, filename,
-                                            uploader_id=user.id, idempotency_key=key)
-    if created and state().store.size(batch.archive_key) == 0:
-        session.rollback()
-        state().store.delete(batch.archive_key)
-        raise bad_request("the uploaded archive is empty")
-    if created:
+
+    def audit_upload(batch: Batch) -> None:
         audit(session, "batch.upload", user_id=user.id, target_type="batch", target_id=batch.id,
               ip=request.remote_addr, hospital=hospital.code, filename=batch.original_filename,
               via=g.get("auth"))
-    session.commit()
-    if created:
-        state().enqueue(pipeline.INGEST, (batch.id,))
-    return batch, created
+
+    try:
+        submission = pipeline.submit_batch(session, state().store, state().enqueue, hospital, stream, filename,
+                                           uploader_id=user.id, idempotency_key=key, before_commit=audit_upload)
+    except pipeline.EmptyUpload as exc:
+        raise bad_request(str(exc)) from None
+    except pipeline.IdempotencyConflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
+    except pipeline.NotYetQueued as exc:
+        # Committed: the sweep will queue it; a retry with the same Idempotency-Key answers this batch.
+        raise Problem(503, "Service unavailable",
+                      "the upload is stored and will be screened once the task queue is back",
+                      retry_after=BROKER_RETRY_AFTER_S, batch_id=exc.batch_id) from None
+    except BrokerUnavailable:
+        raise Problem(503, "Service unavailable", "the task queue is briefly unavailable",
+                      retry_after=BROKER_RETRY_AFTER_S) from None
+    return submission.batch, submission.created

@@ -7,16 +7,25 @@ so a web process and a worker on one machine need no server at all.
 Delivery: ``acks_late`` + ``reject_on_worker_lost`` + prefetch 1, so a task whose
 worker dies is delivered again (the pipeline's steps are idempotent), and a
 worker never hoards tasks it has not started.
+
+Importing this module has no side effects beyond reading the settings: the
+broker folders of the embedded transport are created when a worker starts or a
+task is first published, and the recovery sweep starts with a worker that
+serves the ``ingest`` queue (see :mod:`worker.sweeper`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, signals
 
 from screening.config import Settings, load_settings
-from screening.pipeline import QUEUES
+from worker.routing import QUEUES, publisher
+
+
+def _broker_folder(settings: Settings) -> Path:
+    return Path(settings.var_dir).resolve() / "broker"
 
 
 def broker_options(settings: Settings) -> tuple[str, dict]:
@@ -27,9 +36,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
         return settings.redis_url, {"visibility_timeout": timeout,
                                     "unacked_restore_interval": min(10, max(1, timeout // 8)),
                                     "unacked_restore_throttle": 1 if timeout < 300 else 10}
-    folder = Path(settings.var_dir).resolve() / "broker"
-    for sub in ("queue", "processed"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
+    folder = _broker_folder(settings)
     return "filesystem://", {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
@@ -41,7 +48,16 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
     }
 
 
+def ensure_broker_folders(settings: Settings) -> None:
+    """Create the embedded transport's folders (nothing to do with Redis)."""
+    if settings.redis_url:
+        return
+    for sub in ("queue", "processed"):
+        (_broker_folder(settings) / sub).mkdir(parents=True, exist_ok=True)
+
+
 def create_app(settings: Settings | None = None) -> Celery:
+    """A Celery app for ``settings``; creates nothing on disk and connects to nothing."""
     settings = settings or load_settings()
     broker, transport_options = broker_options(settings)
     app = Celery("osteo", broker=broker, include=["worker.tasks"])
@@ -62,9 +78,12 @@ def create_app(settings: Settings | None = None) -> Celery:
     return app
 
 
+@signals.worker_init.connect
+def _prepare_worker(sender: object = None, **_: object) -> None:
+    app = getattr(sender, "app", None)
+    if app is not None and hasattr(app.conf, "osteo_settings"):
+        ensure_broker_folders(app.conf.osteo_settings)
+
+
 app = create_app()
-
-
-def enqueue(name: str, args: tuple) -> None:
-    """Send a pipeline step by its stable name (the web never imports the task code)."""
-    app.send_task(name, args=list(args), queue=QUEUES[name])
+enqueue = publisher(app)

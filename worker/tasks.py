@@ -1,27 +1,33 @@
 """Thin Celery tasks: ids in, one call into ``screening.pipeline``, nothing else.
 
-Transient failures (database, object store, broker) are retried with backoff;
-bad input never raises here because the pipeline records it per file. The model
-is loaded lazily, once per worker process, in the process that uses it: never in
-the parent before the fork, which TensorFlow does not survive.
+Infrastructure failures (database, object store, broker: the list in
+:mod:`screening.faults`) are retried with backoff; bad input never raises here
+because the pipeline records it per file. A task that fails for good logs why.
+The model is loaded lazily, once per worker process, in the process that uses
+it: never in the parent before the fork, which TensorFlow does not survive.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
+from celery import signals
 from kombu.exceptions import OperationalError as BrokerError
-from sqlalchemy.exc import OperationalError as DatabaseError
 
 from screening import pipeline
-from screening.db.session import DatabaseUnavailable
+from screening.faults import INFRASTRUCTURE_ERRORS
 from screening.model_registry import load_active_predictor
-from screening.storage import StorageUnavailable, open_store
+from screening.storage import open_store
+from worker import sweeper
 from worker.app import app, enqueue
+from worker.routing import QUEUES, SWEEP
 
-TRANSIENT = (DatabaseError, DatabaseUnavailable, StorageUnavailable, BrokerError, ConnectionError)
-COMMON = dict(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=120,
-              retry_jitter=True, max_retries=8)
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (*INFRASTRUCTURE_ERRORS, BrokerError)
+COMMON = dict(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
+              retry_jitter=False, max_retries=12)
 
 
 @lru_cache(maxsize=1)
@@ -51,3 +57,23 @@ def render_report(self, patient_id: int, batch_id: str) -> None:  # type: ignore
 @app.task(name=pipeline.FINALIZE, soft_time_limit=300, time_limit=330, **COMMON)
 def finalize(self, batch_id: str) -> None:  # type: ignore[no-untyped-def]
     pipeline.finalize(context(), batch_id)
+
+
+@app.task(name=SWEEP, soft_time_limit=120, time_limit=150, bind=True, acks_late=True, ignore_result=True)
+def sweep(self) -> None:  # type: ignore[no-untyped-def]
+    """Re-enqueue stalled batches (published periodically by :mod:`worker.sweeper`)."""
+    recovered = pipeline.sweep(context())
+    if recovered:
+        logger.warning("recovery sweep re-enqueued batches %s", recovered)
+
+
+@signals.task_failure.connect
+def _log_failure(sender: object = None, task_id: str | None = None, exception: BaseException | None = None,
+                 args: object = None, **_: object) -> None:
+    """A task that gave up says which step, which ids and why, in one line of the worker log."""
+    name = getattr(sender, "name", sender)
+    logger.error("task=%s id=%s args=%s failed for good: %s: %s", name, task_id, args,
+                 type(exception).__name__, exception)
+
+
+sweeper.install(app, SWEEP, QUEUES[SWEEP])

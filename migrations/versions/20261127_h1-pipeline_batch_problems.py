@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_batch_problems_batch_id'), ['batch_id'], unique=False)
 
     with op.batch_alter_table('batches', schema=None) as batch_op:
+        batch_op.alter_column('archive_key', existing_type=sa.String(length=1024), nullable=True)
         batch_op.add_column(sa.Column('upload_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('problems_total', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('progress_at', sa.DateTime(timezone=True), nullable=True))
@@ -55,6 +56,7 @@ def downgrade() -> None:
         batch_op.drop_column('progress_at')
         batch_op.drop_column('problems_total')
         batch_op.drop_column('upload_sha256')
+        batch_op.alter_column('archive_key', existing_type=sa.String(length=1024), nullable=False)
 
     with op.batch_alter_table('batch_problems', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_batch_problems_batch_id'))

@@ -169,7 +169,8 @@ class Batch(Base):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus, "batch_status"), default=BatchStatus.QUEUED)
-    archive_key: Mapped[str] = mapped_column(String(1024))
+    # The raw upload; None once dropped (after ingest, or after OSTEO_UPLOAD_RETENTION_HOURS).
+    archive_key: Mapped[str | None] = mapped_column(String(1024))
     original_filename: Mapped[str] = mapped_column(String(255), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     # sha256 of the uploaded bytes: a replayed Idempotency-Key must come with the same body.

@@ -1,11 +1,10 @@
-"""Imaging: decoding (PNG/JPEG 8/16-bit, DICOM), CLAHE preprocessing, quality gate, de-identification.
+"""Imaging: decoding (PNG/JPEG 8/16-bit, DICOM), CLAHE preprocessing, quality gate.
 
 The batch pipeline calls :func:`inspect_file` per uploaded file (it never raises), then
 :func:`preprocess` with the model's :class:`PreprocessParams`.
 """
 
 from .decode import DEFAULT_MAX_PIXELS, DecodedImage, DecodeError, ImageMetadata, decode_image, sniff_format
-from .deidentify import deidentify_dicom
 from .preprocess import PreparedImage, PreprocessParams, preprocess
 from .quality import QualityVerdict, assess_quality, inspect_file
 
@@ -19,7 +18,6 @@ __all__ = [
     "QualityVerdict",
     "assess_quality",
     "decode_image",
-    "deidentify_dicom",
     "inspect_file",
     "preprocess",
     "sniff_format",

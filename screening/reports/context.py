@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.db import Batch, Hospital, Image, ModelVersion, Patient, Prediction, Quality, RiskClass
+from screening.faults import is_infrastructure_error
 from screening.results import overall_result, severity
 from screening.vocabulary import DEFAULT_OVERLAY_COLORMAP, SCREENABLE
 
@@ -236,7 +237,9 @@ def _fetch(store: ReadableStore, key: str | None, missing: str) -> tuple[bytes |
         if not store.exists(key):
             return None, missing
         return store.get_bytes(key), ""
-    except Exception:  # any storage failure degrades to a note, never a failed report
+    except Exception as exc:  # a lost or unreadable object degrades to a note, never a failed report
+        if is_infrastructure_error(exc):
+            raise  # an outage is retried by the task, not printed into a report
         return None, missing
 
 

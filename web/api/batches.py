@@ -10,6 +10,7 @@ from flask import Response, g, request, send_file, url_for
 
 from screening import queries
 from screening.db.models import Batch, BatchStatus
+from screening.pipeline.problems import list_problems
 from screening.storage import ObjectNotFound
 from web.api import api
 from web.api.params import choice_param, page_json, page_params, respond
@@ -136,3 +137,14 @@ def batch_summary_document(batch_id: str) -> Response:
         raise not_found("the batch's summary report is missing from storage") from None
     return send_file(stream, mimetype=content_type, download_name=batch.summary_key.rsplit("/", 1)[-1])
 
+
+
+@api.get("/batches/<batch_id>/problems")
+@api_login_required
+def batch_problems(batch_id: str) -> Response:
+    """Every problem of the batch (manifest lines, missing files, failed images and reports), a page at a time."""
+    batch = visible_batch(batch_id)
+    limit, offset = page_params(default_limit=100)
+    problems, total = list_problems(db(), batch.id, limit, offset)
+    items = [{"file": name, "message": message} for name, message in problems]
+    return respond(page_json(items, total, limit, offset), [batch.model_version_id])

@@ -40,7 +40,9 @@ PATHS: dict[str, Any] = {
             "summary": "Upload an archive of X-rays (zip, tar, tar.gz) for screening",
             "description": "Answers 202 once the archive is stored and the batch committed; ingest is then "
                            "queued. Staff upload for their own hospital; admins name it with 'hospital'. "
-                           "A retry with the same Idempotency-Key answers 200 with the first batch.",
+                           "A retry with the same Idempotency-Key and body answers 200 with the first batch; "
+                           "the same key with a different body answers 409. 503 with Retry-After: the broker "
+                           "is down (when 'batch_id' is given, the batch is stored and will be queued).",
             "parameters": [
                 {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128}},
                 {"name": "X-Filename", "in": "header", "schema": {"type": "string"},
@@ -57,7 +59,8 @@ PATHS: dict[str, Any] = {
             }},
             "responses": {"202": _json(_ref("Batch"), "Accepted: stored and queued"),
                           "200": _json(_ref("Batch"), "The batch first created with this Idempotency-Key"),
-                          "403": PROBLEM, "413": PROBLEM, "415": PROBLEM, "429": PROBLEM, **ERRORS},
+                          "403": PROBLEM, "409": PROBLEM, "413": PROBLEM, "415": PROBLEM, "429": PROBLEM,
+                          "503": PROBLEM, **ERRORS},
         },
         "get": {
             "summary": "Batches you may see, newest first",
@@ -79,6 +82,11 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "A page of results, or all of them as CSV",
                               "content": {"application/json": {"schema": _ref("Page")},
                                           "text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
+    }},
+    "/batches/{batch_id}/problems": {"get": {
+        "summary": "Every problem of a batch (manifest lines, missing files, failed images and reports), paged",
+        "parameters": [BATCH_ID, *PAGE],
+        "responses": {"200": _json(_ref("Page"), "A page of {file, message} items"), **ERRORS},
     }},
     "/batches/{batch_id}/summary": {"get": {
         "summary": "The batch's rendered summary report",

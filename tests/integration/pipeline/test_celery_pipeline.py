@@ -12,13 +12,15 @@ from sqlalchemy import func, select
 from screening.accounts import add_hospital, get_hospital
 from screening.config import load_settings
 from screening.db import Batch, BatchStatus, Image, Prediction, Quality, Report, schema, session_scope
-from screening.pipeline import INGEST, accept_upload
+from screening.pipeline import submit_batch
+from screening.pipeline.status import FINAL
 from tests.factories import make_tiny_bundle, write_phantom_archive
 from tests.fixtures_s3 import TEST_CREDENTIALS
 from tests.hostile import HOSTILE_REASONS, add_hostile_members
 from tests.processes import Service, wait_for
 from worker.topology import celery_worker_command
 from worker.app import create_app
+from worker.routing import publisher
 
 pytestmark = pytest.mark.integration
 
@@ -68,8 +70,8 @@ def stack(postgres_url, redis_url, s3_store, tiny_bundle, tmp_path):
 def _submit(settings, store, archive: Path) -> str:
     """What the API does: store the archive, commit the batch row, then enqueue ingest."""
     with session_scope(settings.database_url) as session, archive.open("rb") as stream:
-        batch, _ = accept_upload(session, store, get_hospital(session, "DH1"), stream, archive.name)
-    create_app(settings).send_task(INGEST, args=[batch.id], queue="ingest")
+        batch = submit_batch(session, store, publisher(create_app(settings)), get_hospital(session, "DH1"),
+                             stream, archive.name).batch
     return batch.id
 
 
@@ -79,8 +81,7 @@ def _batch(settings, batch_id) -> Batch:
 
 
 def _finished(settings, batch_id) -> bool:
-    return _batch(settings, batch_id).status in (BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS,
-                                                 BatchStatus.FAILED)
+    return _batch(settings, batch_id).status in FINAL
 
 
 def _assert_one_prediction_per_accepted_image(settings, batch_id) -> None:

@@ -9,9 +9,8 @@ from screening.cli import cli
 from screening.config import load_settings
 from screening.db import BatchStatus, DailyHospitalSummary, Image, Patient, Prediction, Quality, session_scope
 from screening.db import schema
-from screening.local_runner import run_batch
+from screening.local_runner import screen_locally
 from screening.model_registry import load_active_predictor
-from screening.pipeline import accept_upload
 from screening.storage import open_store
 from screening.accounts import add_hospital
 from training.phantoms import write_dataset
@@ -36,11 +35,12 @@ def embedded(tmp_path, monkeypatch, tiny_bundle):
 
 
 def _screen(settings, archive, reports=False):
-    store = open_store(settings)
-    with session_scope(settings.database_url) as session, archive.open("rb") as stream:
-        from screening.accounts import get_hospital
-        batch, _ = accept_upload(session, store, get_hospital(session, "DH1"), stream, archive.name)
-    return run_batch(settings, store, batch.id, lambda: load_active_predictor(settings), reports=reports)
+    from screening.accounts import get_hospital
+
+    with session_scope(settings.database_url) as session:
+        hospital = get_hospital(session, "DH1")
+    return screen_locally(settings, open_store(settings), hospital, archive, lambda: load_active_predictor(settings),
+                          reports=reports)
 
 
 def test_batch_is_screened_end_to_end(embedded, tmp_path):
@@ -70,7 +70,10 @@ def test_resubmitted_images_are_duplicates_and_not_screened_twice(embedded, tmp_
     _screen(embedded, archive)
     again = _screen(embedded, archive)
     assert (again.duplicates, again.accepted, again.screened) == (4, 0, 0)
-    assert again.status is BatchStatus.COMPLETE
+    # Nothing in it could be screened: the batch asks for attention and says why.
+    assert again.status is BatchStatus.NEEDS_ATTENTION
+    assert "nothing could be screened" in again.error
+    assert "4 files: exact duplicate of an image already received" in again.error
 
 
 def test_bad_files_fail_alone(embedded, tmp_path):

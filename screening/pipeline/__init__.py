@@ -1,0 +1,43 @@
+"""The steps of a batch, callable without Celery.
+
+    submit_batch → ingest → screen_chunk × N → render_report × patients → finalize
+                                    recovery.sweep (periodic) re-enqueues stalled batches
+
+One module per step. Each step takes ids, reads what it needs from the database
+and object store, writes idempotently (stable object keys, unique rows,
+recounted counters in :mod:`screening.rollups`), and hands the next steps to
+``ctx.enqueue(task_name, args)``: Celery's ``send_task`` in production (routed
+to queues by ``worker/routing.py``), an in-process queue in the embedded runner.
+A step that runs twice (a killed worker's task redelivered) changes nothing the
+second time. Status moves only in :mod:`screening.pipeline.status`, through
+conditional updates. Bad input fails a file; an outage is raised for the task's
+retry (:mod:`screening.faults`); every batch reaches a final state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from screening.pipeline.context import Enqueue, PipelineContext
+from screening.pipeline.finalize import finalize
+from screening.pipeline.ingest import ingest
+from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK
+from screening.pipeline.recovery import sweep
+from screening.pipeline.report import render_report
+from screening.pipeline.screen import screen_chunk
+from screening.pipeline.submit import (
+    EmptyUpload,
+    IdempotencyConflict,
+    Submission,
+    submit_batch,
+)
+
+STEPS: dict[str, Callable[..., None]] = {
+    INGEST: ingest, SCREEN_CHUNK: screen_chunk, RENDER_REPORT: render_report, FINALIZE: finalize,
+}
+
+__all__ = [
+    "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue", "IdempotencyConflict",
+    "NotYetQueued",
+    "PipelineContext", "Submission", "finalize", "ingest", "render_report", "screen_chunk", "submit_batch", "sweep",
+]
