@@ -64,3 +64,24 @@ def add_hostile_members(archive: zipfile.ZipFile) -> None:
     archive.writestr("truncated.jpg", truncated_jpeg())
     archive.writestr("nopixels.dcm", dicom_without_pixels())
     archive.writestr("readme.txt", b"hello, these are today's X-rays")
+
+
+def dicom_with_tags(pixels: np.ndarray, **tags: str) -> bytes:
+    """A DX DICOM of ``pixels`` (uint16) carrying the given string ``tags`` verbatim (NULs included)."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID, ds.PatientSex, ds.PatientAge = "DX", "X-2", "F", "068Y"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    for keyword, value in tags.items():
+        setattr(ds, keyword, value)
+    buffer = io.BytesIO()
+    pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+    return buffer.getvalue()

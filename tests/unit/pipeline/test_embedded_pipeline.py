@@ -6,41 +6,21 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from screening.cli import cli
-from screening.config import load_settings
-from screening.db import BatchStatus, DailyHospitalSummary, Image, Patient, Prediction, Quality, session_scope
-from screening.db import schema
-from screening.local_runner import screen_locally
-from screening.model_registry import load_active_predictor
+from screening.db import (
+    BatchStatus,
+    DailyHospitalSummary,
+    Image,
+    Patient,
+    Prediction,
+    Quality,
+    session_scope,
+)
 from screening.storage import open_store
-from screening.accounts import add_hospital
+from tests.factories import write_phantom_archive
+from tests.unit.pipeline.conftest import screen
 from training.phantoms import write_dataset
-from tests.factories import make_tiny_bundle, write_phantom_archive
 
-
-@pytest.fixture(scope="module")
-def tiny_bundle(tmp_path_factory):
-    return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny")
-
-
-@pytest.fixture
-def embedded(tmp_path, monkeypatch, tiny_bundle):
-    monkeypatch.setenv("OSTEO_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("OSTEO_MODEL_BUNDLE", str(tiny_bundle))
-    monkeypatch.setenv("OSTEO_CHUNK_SIZE", "4")
-    settings = load_settings()
-    schema.upgrade(settings.database_url)
-    with session_scope(settings.database_url) as session:
-        add_hospital(session, "DH1", "District Hospital One", "North", "Coast")
-    return settings
-
-
-def _screen(settings, archive, reports=False):
-    from screening.accounts import get_hospital
-
-    with session_scope(settings.database_url) as session:
-        hospital = get_hospital(session, "DH1")
-    return screen_locally(settings, open_store(settings), hospital, archive, lambda: load_active_predictor(settings),
-                          reports=reports)
+_screen = screen
 
 
 def test_batch_is_screened_end_to_end(embedded, tmp_path):
