@@ -25,12 +25,7 @@ from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHU
 from screening.pipeline.recovery import sweep
 from screening.pipeline.report import render_report
 from screening.pipeline.screen import screen_chunk
-from screening.pipeline.submit import (
-    EmptyUpload,
-    IdempotencyConflict,
-    Submission,
-    submit_batch,
-)
+from screening.pipeline.submit import EmptyUpload, IdempotencyConflict, NotYetQueued, Submission, submit_batch
 
 STEPS: dict[str, Callable[..., None]] = {
     INGEST: ingest, SCREEN_CHUNK: screen_chunk, RENDER_REPORT: render_report, FINALIZE: finalize,
@@ -38,6 +33,5 @@ STEPS: dict[str, Callable[..., None]] = {
 
 __all__ = [
     "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue", "IdempotencyConflict",
-    "NotYetQueued",
-    "PipelineContext", "Submission", "finalize", "ingest", "render_report", "screen_chunk", "submit_batch", "sweep",
+    "NotYetQueued", "PipelineContext", "Submission", "finalize", "ingest", "render_report", "screen_chunk", "submit_batch", "sweep",
 ]
