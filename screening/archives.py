@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import posixpath
 import tarfile
 import zipfile
@@ -127,7 +128,7 @@ def iter_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterato
         yield from _iter_zip(path, limits)
         return
     try:
-        tar = tarfile.open(path, mode="r:*")
+        tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by the `with` below, once opened
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ArchiveError(f"not a readable zip or tar archive ({exc})") from None
     with tar:
@@ -288,7 +289,7 @@ def _number(column: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{column} must be a number, got {_shown(raw)}") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError(f"{column} must be a number, got {_shown(raw)}")
     return value
 
@@ -302,7 +303,7 @@ def _age_months(record: dict[str, str]) -> int | None:
         return None
     if not 0 <= months <= 130 * 12:
         raise ValueError(f"age out of range ({months / 12:.0f} years)")
-    return int(round(months))
+    return round(months)
 
 
 def _study_date(raw: str) -> date | None:

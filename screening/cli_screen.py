@@ -18,7 +18,6 @@ from screening.pipeline import EmptyUpload
 from screening.storage import LocalObjectStore, ObjectStore, open_store
 from screening.vocabulary import DISCLAIMER
 
-
 # `osteo screen` exits 1 on these, so scripts notice a batch that needs a person.
 UNSUCCESSFUL = (BatchStatus.FAILED, BatchStatus.NEEDS_ATTENTION)
 

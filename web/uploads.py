@@ -15,8 +15,8 @@ from flask import g, request
 
 from screening import pipeline
 from screening.accounts import audit
-from screening.faults import BrokerUnavailable
 from screening.db.models import Batch, User
+from screening.faults import BrokerUnavailable
 from web.authz import upload_hospital
 from web.errors import Problem, bad_request
 from web.state import db, state

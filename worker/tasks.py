@@ -26,8 +26,9 @@ from worker.routing import QUEUES, SWEEP
 logger = logging.getLogger(__name__)
 
 TRANSIENT = (*INFRASTRUCTURE_ERRORS, BrokerError)
-COMMON = dict(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
-              retry_jitter=False, max_retries=12)
+# Backoff 2, 4, 8, 16, 32, 60, 60 … s: twelve tries cover an outage of about eight minutes.
+COMMON = {"bind": True, "acks_late": True, "autoretry_for": TRANSIENT, "retry_backoff": 2,
+          "retry_backoff_max": 60, "retry_jitter": False, "max_retries": 12}
 
 
 @lru_cache(maxsize=1)

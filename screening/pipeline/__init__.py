@@ -25,7 +25,13 @@ from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHU
 from screening.pipeline.recovery import sweep
 from screening.pipeline.report import render_report
 from screening.pipeline.screen import screen_chunk
-from screening.pipeline.submit import EmptyUpload, IdempotencyConflict, NotYetQueued, Submission, submit_batch
+from screening.pipeline.submit import (
+    EmptyUpload,
+    IdempotencyConflict,
+    NotYetQueued,
+    Submission,
+    submit_batch,
+)
 
 STEPS: dict[str, Callable[..., None]] = {
     INGEST: ingest, SCREEN_CHUNK: screen_chunk, RENDER_REPORT: render_report, FINALIZE: finalize,

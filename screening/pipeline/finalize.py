@@ -59,8 +59,9 @@ def _nothing_screened(session: Session, batch: Batch) -> list[Problem]:
         select(Image.quality, Image.quality_reason, func.count()).where(
             Image.batch_id == batch.id, Image.quality.in_([Quality.REJECTED, Quality.DUPLICATE]))
         .group_by(Image.quality, Image.quality_reason).order_by(func.count().desc()).limit(REASONS_SHOWN)).all()
-    lines: list[Problem] = [(None, f"nothing could be screened: {batch.rejected} of {batch.files_total} files "
-                                   f"rejected, {batch.duplicates} duplicates, {batch.failed} failed")]
+    headline = (f"nothing could be screened: {batch.rejected} of {batch.files_total} files rejected, "
+                f"{batch.duplicates} duplicates, {batch.failed} failed")
+    lines: list[Problem] = [(None, headline)]
     lines += [(None, f"{count} file{'s' if count != 1 else ''}: {reason or quality.value}")
               for quality, reason, count in reasons]
     return lines

@@ -11,20 +11,27 @@ from sqlalchemy import func, select
 
 from screening.accounts import add_hospital, get_hospital
 from screening.config import load_settings
-from screening.db import Batch, BatchStatus, Image, Prediction, Quality, Report, schema, session_scope
+from screening.db import (
+    Batch,
+    BatchStatus,
+    Image,
+    Prediction,
+    Quality,
+    Report,
+    schema,
+    session_scope,
+)
 from screening.pipeline import submit_batch
 from screening.pipeline.status import FINAL
 from tests.factories import make_tiny_bundle, write_phantom_archive
 from tests.fixtures_s3 import TEST_CREDENTIALS
 from tests.hostile import HOSTILE_REASONS, add_hostile_members
 from tests.processes import Service, wait_for
-from worker.topology import celery_worker_command
 from worker.app import create_app
 from worker.routing import publisher
+from worker.topology import celery_worker_command
 
 pytestmark = pytest.mark.integration
-
-REDIS_DB = 11  # a database of its own, emptied per test, so queues never mix with other tests
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +42,9 @@ def tiny_bundle(tmp_path_factory):
 @pytest.fixture
 def stack(postgres_url, redis_url, s3_store, tiny_bundle, tmp_path):
     """Environment of a production deployment, pointing at this test's database, queue and bucket."""
-    broker = redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    # The database OSTEO_TEST_REDIS_URL names, emptied per test: parallel test runs (other checkouts)
+    # each name their own, so their workers never take this test's tasks.
+    broker = redis_url
     redis.Redis.from_url(broker).flushdb()
     env = {
         "OSTEO_VAR_DIR": str(tmp_path / "var"),

@@ -25,8 +25,8 @@ from screening.pipeline import NotYetQueued, submit_batch
 from screening.pipeline.status import FINAL
 from screening.storage import S3ObjectStore
 from tests.factories import make_tiny_bundle, write_phantom_archive
-from tests.fixtures_services import temporary_database
 from tests.fixtures_s3 import TEST_CREDENTIALS
+from tests.fixtures_services import temporary_database
 from tests.processes import Service, wait_for
 from tests.proxy import PrivateRedis, TcpProxy
 from worker.app import create_app

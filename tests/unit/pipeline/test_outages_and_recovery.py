@@ -8,7 +8,7 @@ The same behaviour with real services is in tests/integration/pipeline/test_faul
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -19,7 +19,7 @@ from screening.db import Batch, BatchStatus, Report, session_scope
 from screening.faults import BrokerUnavailable, is_infrastructure_error
 from screening.local_runner import LocalRunner
 from screening.model_registry import load_active_predictor
-from screening.pipeline import INGEST, NotYetQueued, PipelineContext, STEPS, sweep
+from screening.pipeline import INGEST, STEPS, NotYetQueued, PipelineContext, sweep
 from screening.storage import StorageUnavailable, open_store
 from tests.factories import write_phantom_archive
 
@@ -57,7 +57,7 @@ def _run_with_retries(runner: LocalRunner, stores: list[FlakyStore], batch_id: s
         name, args = runner.queue.popleft()
         try:
             STEPS[name](runner.ctx, *args)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - only outages may escape a step: asserted
             assert is_infrastructure_error(exc), exc
             failures += 1
             assert failures < 100, "an outage that never ends"
@@ -150,4 +150,4 @@ def test_sweep_resumes_a_batch_stalled_in_screening(embedded, tmp_path):
 def _age_lease(settings, batch_id: str, seconds: int) -> None:
     with session_scope(settings.database_url) as session:
         batch = session.get(Batch, batch_id)
-        batch.progress_at = datetime.now(timezone.utc) - timedelta(seconds=seconds)
+        batch.progress_at = datetime.now(UTC) - timedelta(seconds=seconds)
