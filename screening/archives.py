@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar")
 MANIFEST_NAME = "manifest.csv"
@@ -82,7 +83,7 @@ def _check_name(name: str) -> str | None:
     return None
 
 
-def _bounded_read(stream: io.BufferedIOBase | io.RawIOBase, limit: int) -> bytes | None:
+def _bounded_read(stream: IO[bytes], limit: int) -> bytes | None:
     """Read at most ``limit`` bytes; None when the member turns out to be bigger."""
     chunks: list[bytes] = []
     remaining = limit + 1
@@ -150,7 +151,8 @@ def _iter_zip(path: Path, limits: ArchiveLimits) -> Iterator[Member | Rejected |
                 return
             budget.files += 1
             reason = _check_name(info.filename) or _zip_link_reason(info) or budget.admit(info.file_size)
-            if reason is None and info.compress_size and info.file_size / info.compress_size > limits.max_compression_ratio:
+            ratio = info.file_size / info.compress_size if info.compress_size else 0
+            if reason is None and ratio > limits.max_compression_ratio:
                 reason = f"compression ratio above {limits.max_compression_ratio}:1 (zip bomb?)"
             if reason:
                 yield Rejected(info.filename, reason)

@@ -13,7 +13,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,14 +43,17 @@ class _Input:
     tabular: np.ndarray  # float32 (2,)
 
 
-def screen_images(store: ObjectStore, predictor: Predictor, images: list[Image]) -> tuple[list[dict[str, Any]], dict[int, str]]:
+def screen_images(store: ObjectStore, predictor: Predictor,
+                  images: list[Image]) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """Prediction rows for the images that could be screened, and an error per image that could not."""
     from screening.model.network import encode_tabular
 
-    params = PreprocessParams.from_dict(predictor.card.preprocessing)
+    params = PreprocessParams.from_dict(predictor.card.preprocessing or {})
 
     def load(image: Image) -> _Input | str:
         try:
+            if image.storage_key is None or image.age_months is None:
+                raise ValueError("the image was not stored with its patient's age")
             pixels = decode_normalised_png(store.get_bytes(image.storage_key))
             prepared = preprocess(pixels, params.size, params.clip_limit, params.tile_grid)
             return _Input(image, prepared.model_input, prepared.clahe, encode_tabular(image.age_months, image.sex))
@@ -63,12 +66,12 @@ def screen_images(store: ObjectStore, predictor: Predictor, images: list[Image])
     with ThreadPoolExecutor(THREADS) as pool:
         loaded = list(pool.map(load, images))
         inputs = [item for item in loaded if isinstance(item, _Input)]
-        errors = {image.id: item for image, item in zip(images, loaded) if isinstance(item, str)}
+        errors = {image.id: item for image, item in zip(images, loaded, strict=True) if isinstance(item, str)}
         if not inputs:
             return [], errors
         results = predictor.predict_batch(np.stack([i.model_input for i in inputs]),
                                           np.stack([i.tabular for i in inputs]))
-        rows = list(pool.map(lambda pair: _store_result(store, *pair), zip(inputs, results)))
+        rows = list(pool.map(lambda pair: _store_result(store, *pair), zip(inputs, results, strict=True)))
     return rows, errors
 
 
@@ -89,4 +92,4 @@ def _store_result(store: ObjectStore, item: _Input, result: Prediction) -> dict[
                 patient_id=image.patient_id, model_version_id=result.model_version,
                 predicted_class=result.label, p_normal=probs["normal"], p_osteopenia=probs["osteopenia"],
                 p_osteoporosis=probs["osteoporosis"], referred=bool(result.refer), clahe_key=clahe_key,
-                overlay_keys=overlay_keys, created_at=datetime.now(timezone.utc))
+                overlay_keys=overlay_keys, created_at=datetime.now(UTC))

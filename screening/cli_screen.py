@@ -6,6 +6,7 @@ Exits 1 when the batch failed or needs attention (nothing in it could be screene
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,7 +30,7 @@ class StageProgress:
         from tqdm import tqdm
 
         self._tqdm = tqdm
-        self._bars: dict[str, object] = {}
+        self._bars: dict[str, Any] = {}
 
     def __call__(self, batch: Batch) -> None:
         self._update("screened", batch.screened + batch.failed, batch.accepted)
@@ -39,7 +40,8 @@ class StageProgress:
     def _update(self, stage: str, done: int, total: int) -> None:
         bar = self._bars.get(stage)
         if bar is None:
-            bar = self._bars[stage] = self._tqdm(total=total, desc=f"{stage:>9}", unit="img" if stage == "screened" else "pt")
+            unit = "img" if stage == "screened" else "pt"
+            bar = self._bars[stage] = self._tqdm(total=total, desc=f"{stage:>9}", unit=unit)
         bar.total = total
         bar.n = done
         bar.refresh()

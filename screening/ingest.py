@@ -97,7 +97,8 @@ def ingest_item(session: Session, store: ObjectStore, secret: str, state: Ingest
     if problem:
         return add_image(session, state, name, Quality.REJECTED, problem, sha256=sha)
     assert patient_row is not None
-    patient = _patient(session, state, pseudonymise(secret, state.hospital.code, patient_row.patient_id), patient_row.sex)
+    pseudonym = pseudonymise(secret, state.hospital.code, patient_row.patient_id)
+    patient = _patient(session, state, pseudonym, patient_row.sex)
     key = stored_image_key(state.hospital.code, state.batch.id, sha)
     store.put_bytes(key, encode_stored(item.data, decoded.pixels), "image/png")
     image = add_image(session, state, name, Quality(verdict.status), verdict.reason, sha256=sha,

@@ -58,4 +58,4 @@ def screen_locally(settings: Settings, store: ObjectStore, hospital: Hospital, a
 
 def _batch(settings: Settings, batch_id: str) -> Batch:
     with session_scope(settings.database_url) as session:
-        return session.get(Batch, batch_id)
+        return session.get_one(Batch, batch_id)

@@ -63,8 +63,8 @@ def finalize_counts(session: Session, batch: Batch) -> list[tuple[str | None, st
         Image.batch_id == batch.id, Image.quality.in_(SCREENABLE), Image.error.is_not(None))).all()
     report_errors = session.execute(select(Report.patient_id, Report.error).where(
         Report.batch_id == batch.id, Report.error.is_not(None))).all()
-    return ([(name, error) for name, error in failed_images]
-            + [(None, f"report for patient #{pid}: {error}") for pid, error in report_errors])
+    problems: list[tuple[str | None, str]] = [(name, error or "") for name, error in failed_images]
+    return problems + [(None, f"report for patient #{pid}: {error}") for pid, error in report_errors]
 
 
 def refresh_patients(session: Session, batch_id: str) -> None:

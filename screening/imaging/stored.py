@@ -36,7 +36,7 @@ def encode_normalised_png(pixels: np.ndarray) -> bytes:
 
 
 def decode_normalised_png(data: bytes) -> np.ndarray:
-    """Float32 pixels in [0, 1] of a stored image (16-bit from encode_normalised_png, or a stripped 8/16-bit original)."""
+    """Float32 pixels in [0, 1] of a stored image (16-bit from encode_normalised_png, or a stripped original)."""
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.ndim != 2:
         raise ValueError("stored image is not a grayscale PNG")

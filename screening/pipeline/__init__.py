@@ -39,5 +39,6 @@ STEPS: dict[str, Callable[..., None]] = {
 
 __all__ = [
     "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue", "IdempotencyConflict",
-    "NotYetQueued", "PipelineContext", "Submission", "finalize", "ingest", "render_report", "screen_chunk", "submit_batch", "sweep",
+    "NotYetQueued", "PipelineContext", "Submission", "finalize", "ingest", "render_report", "screen_chunk",
+    "submit_batch", "sweep",
 ]

@@ -37,7 +37,7 @@ def finalize(ctx: PipelineContext, batch_id: str) -> None:
     finished_at = now()  # printed in the summary, then stored on the batch
     summary_key = _store_summary(ctx, batch_id, finished_at) if ctx.reports_enabled else None
     with session_scope(ctx.database_url) as session:
-        batch = session.get(Batch, batch_id)
+        batch = session.get_one(Batch, batch_id)
         failures = finalize_counts(session, batch)
         if batch.screened == 0:
             target = BatchStatus.NEEDS_ATTENTION

@@ -53,7 +53,7 @@ def ingest(ctx: PipelineContext, batch_id: str) -> None:
         if not status.move(session, batch_id, (BatchStatus.QUEUED, BatchStatus.INGESTING), BatchStatus.INGESTING):
             logger.info("batch=%s ingest skipped: not queued", batch_id)
             return  # already ingested (a redelivered task) or unknown
-        batch = session.get(Batch, batch_id)
+        batch = session.get_one(Batch, batch_id)
         batch.started_at = batch.started_at or status.now()
         archive_key = batch.archive_key
     logger.info("batch=%s ingest started", batch_id)
@@ -116,8 +116,8 @@ def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:
     archive_limits = limits(ctx.settings)
     manifest = find_manifest(path, archive_limits)
     with session_scope(ctx.database_url) as session:
-        batch = session.get(Batch, batch_id)
-        state = IngestState(batch=batch, hospital=session.get(Hospital, batch.hospital_id), manifest=manifest)
+        batch = session.get_one(Batch, batch_id)
+        state = IngestState(batch=batch, hospital=session.get_one(Hospital, batch.hospital_id), manifest=manifest)
         earlier = {img.filename: img for img in session.scalars(select(Image).where(Image.batch_id == batch_id))}
         predicted = set(session.scalars(select(Prediction.image_id).where(Prediction.batch_id == batch_id)))
         state.seen.update({img.sha256: img.id for img in earlier.values() if img.sha256 and img.quality in SCREENABLE})
@@ -178,7 +178,7 @@ def _missing_files(manifest, members: list[str]) -> list[Problem]:  # type: igno
 
 def _fail(ctx: PipelineContext, batch_id: str, message: str) -> None:
     with session_scope(ctx.database_url) as session:
-        batch = session.get(Batch, batch_id)
+        batch = session.get_one(Batch, batch_id)
         replace_problems(session, batch, [(None, message)], keep_existing=False)
         session.flush()
         status.move(session, batch_id, (BatchStatus.QUEUED, BatchStatus.INGESTING), BatchStatus.FAILED)

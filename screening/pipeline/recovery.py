@@ -22,6 +22,7 @@ from screening.pipeline import status
 from screening.pipeline.context import PipelineContext, now
 from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK
 from screening.pipeline.screen import advance_if_screened, patients_with_results
+from screening.pipeline.status import rowcount
 from screening.pipeline.submit import publish
 from screening.vocabulary import SCREENABLE
 
@@ -49,16 +50,17 @@ def _claim(ctx: PipelineContext, batch_id: str) -> bool:
     """Renew the lease only if it is still stale: exactly one sweeper wins each batch."""
     cutoff = now() - timedelta(seconds=ctx.settings.stall_seconds)
     with session_scope(ctx.database_url) as session:
-        return session.execute(update(Batch).where(
+        claimed = session.execute(update(Batch).where(
             Batch.id == batch_id, Batch.status.in_(status.ACTIVE),
             or_(Batch.progress_at < cutoff, and_(Batch.progress_at.is_(None), Batch.created_at < cutoff)))
-            .values(progress_at=now())).rowcount == 1
+            .values(progress_at=now()))
+        return rowcount(claimed) == 1
 
 
 def _resume(ctx: PipelineContext, batch_id: str) -> None:
     """Enqueue what the batch is waiting for, according to its status."""
     with session_scope(ctx.database_url) as session:
-        batch = session.get(Batch, batch_id)
+        batch = session.get_one(Batch, batch_id)
         state = batch.status
         unscreened = list(session.scalars(select(Image.id).where(
             Image.batch_id == batch_id, Image.quality.in_(SCREENABLE), Image.error.is_(None),
@@ -92,7 +94,8 @@ def _drop_due_uploads(ctx: PipelineContext) -> None:
             Batch.archive_key.is_not(None), Batch.status.not_in([BatchStatus.QUEUED, BatchStatus.INGESTING]),
             func.coalesce(Batch.progress_at, Batch.created_at) < cutoff).limit(100)).all()
     for batch_id, key in due:
-        ctx.store.delete(key)
+        if key:
+            ctx.store.delete(key)
         with session_scope(ctx.database_url) as session:
             session.execute(update(Batch).where(Batch.id == batch_id).values(archive_key=None))
         logger.info("batch=%s raw upload deleted (retention over)", batch_id)

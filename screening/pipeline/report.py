@@ -30,7 +30,7 @@ def render_report(ctx: PipelineContext, patient_id: int, batch_id: str) -> None:
 
         with session_scope(ctx.database_url) as session:
             report_ctx = build_patient_context(session, ctx.store, patient_id, batch_id)
-            values["model_version_id"] = session.get(Batch, batch_id).model_version_id
+            values["model_version_id"] = session.get_one(Batch, batch_id).model_version_id
         values["html_key"], values["pdf_key"] = store_patient_report(ctx.store, report_ctx, ctx.renderer)
     except Exception as exc:
         if is_infrastructure_error(exc):
@@ -40,10 +40,10 @@ def render_report(ctx: PipelineContext, patient_id: int, batch_id: str) -> None:
     with session_scope(ctx.database_url) as session:
         insert_ignore(session, Report, [dict(patient_id=patient_id, batch_id=batch_id, created_at=now(), **values)],
                       ("patient_id", "batch_id"), update=True)
-        batch = session.get(Batch, batch_id)
+        batch = session.get_one(Batch, batch_id)
         recount_reports(session, batch)
         status.touch(session, batch_id)
-        finished = session.scalar(select(func.count()).select_from(Report).where(Report.batch_id == batch_id))
+        finished = session.scalar(select(func.count()).select_from(Report).where(Report.batch_id == batch_id)) or 0
         total = batch.reports_total
     logger.info("batch=%s report for patient #%s %s", batch_id, patient_id, "failed" if values["error"] else "stored")
     if finished >= total:

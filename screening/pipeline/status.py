@@ -9,9 +9,9 @@ renews ``progress_at``, the lease the recovery sweep reads.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, Result, update
 from sqlalchemy.orm import Session
 
 from screening.db.models import Batch, BatchStatus
@@ -31,10 +31,15 @@ def move(session: Session, batch_id: str, source: Iterable[BatchStatus], target:
     moved = session.execute(update(Batch).where(Batch.id == batch_id, Batch.status.in_(list(source)))
                             .values(status=target, **values).execution_options(synchronize_session=False))
     session.expire_all()
-    return moved.rowcount == 1
+    return rowcount(moved) == 1
 
 
 def touch(session: Session, batch_id: str) -> None:
     """Renew the batch's lease: a step is alive and moving it on."""
     session.execute(update(Batch).where(Batch.id == batch_id).values(progress_at=now())
                     .execution_options(synchronize_session=False))
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (typed: ``Session.execute`` declares a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount

@@ -51,7 +51,8 @@ def test_overlays_are_rendered_for_exactly_the_product_colour_maps() -> None:
 
 def test_finished_means_no_further_change() -> None:
     assert {s for s in BatchStatus if is_finished(s)} == set(FINISHED_STATUSES) == {
-        BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.FAILED}
+        BatchStatus.COMPLETE, BatchStatus.COMPLETE_WITH_ERRORS, BatchStatus.NEEDS_ATTENTION, BatchStatus.FAILED}
+    assert batch_status_label("needs_attention") == "needs attention"
     assert batch_status_label("complete_with_errors") == "complete with errors"
     assert class_short_label("osteopenia") == "Osteopenia" and class_short_label(None) == ""
     assert set(SCREENABLE) == {Quality.ACCEPTED, Quality.WARNING}

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from screening.accounts import hash_token
 from screening.cli import cli
 from screening.config import load_settings
-from screening.db import ApiToken, AuditEvent, User, session_scope
+from screening.db import ApiToken, AuditEvent, User, schema, session_scope
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_help_lists_the_commands():
 
 
 def test_upgrade_is_repeatable(run):
-    assert "database at revision 0001" in run("db", "upgrade").output
+    assert f"database at revision {schema.head_revision()}" in run("db", "upgrade").output
 
 
 def test_hospital_user_token_flow(run):
@@ -75,7 +75,7 @@ def test_init_creates_database_and_store(tmp_path, monkeypatch):
     monkeypatch.setenv("OSTEO_VAR_DIR", str(tmp_path))
     result = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert f"revision {schema.head_revision()}" in result.output
     assert (tmp_path / "osteo.db").exists() and (tmp_path / "objects").is_dir()
 
 

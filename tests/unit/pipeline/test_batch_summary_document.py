@@ -7,9 +7,8 @@ import pytest
 from screening.accounts import add_hospital, get_hospital
 from screening.config import load_settings
 from screening.db import BatchStatus, schema, session_scope
-from screening.local_runner import run_batch
+from screening.local_runner import screen_locally
 from screening.model_registry import load_active_predictor
-from screening.pipeline import accept_upload
 from screening.storage import open_store
 from tests.factories import make_tiny_bundle, write_phantom_archive
 
@@ -29,9 +28,9 @@ def settings(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 def test_batch_summary_names_the_finish_time(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     archive = write_phantom_archive(tmp_path / "day.zip", 3, seed=4)
     store = open_store(settings)
-    with session_scope(settings.database_url) as session, archive.open("rb") as stream:
-        batch, _ = accept_upload(session, store, get_hospital(session, "DH1"), stream, archive.name)
-    batch = run_batch(settings, store, batch.id, lambda: load_active_predictor(settings))
+    with session_scope(settings.database_url) as session:
+        hospital = get_hospital(session, "DH1")
+    batch = screen_locally(settings, store, hospital, archive, lambda: load_active_predictor(settings))
     assert batch.status is BatchStatus.COMPLETE, batch.error
     html = store.get_bytes(batch.summary_key).decode("utf-8")
     assert "not finished" not in html
