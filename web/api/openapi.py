@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from screening.db.models import BatchStatus
 from web.presenters import DISCLAIMER
 
 
@@ -137,8 +138,7 @@ SCHEMAS: dict[str, Any] = {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
         "detail": {"type": "string"}}},
     "Batch": {"type": "object", "properties": {
-        "id": {"type": "string"}, "status": {"type": "string", "enum": [
-            "queued", "ingesting", "screening", "reporting", "complete", "complete_with_errors", "failed"]},
+        "id": {"type": "string"}, "status": {"type": "string", "enum": [s.value for s in BatchStatus]},
         "progress": {"type": "number"}, "finished": {"type": "boolean"},
         "hospital": {"type": "object"}, "filename": {"type": "string"},
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
