@@ -8,6 +8,7 @@ migration, web (gunicorn) and worker commands are the ones docker-compose runs
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import urllib.request
@@ -25,12 +26,11 @@ from worker.topology import SERVICES, local_command, web_server
 
 pytestmark = pytest.mark.integration
 
-REDIS_DB = 12
-
-
 def _osteo(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(local_command(["osteo", *args]), env=env, cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=120)
+    # PYTHONPATH passes through, so a checkout run with a shared environment migrates with its own code.
+    inherited = {key: os.environ[key] for key in ("PYTHONPATH",) if key in os.environ}
+    result = subprocess.run(local_command(["osteo", *args]), env={**inherited, **env}, cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 
@@ -55,7 +55,7 @@ class Client:
 
 @pytest.fixture
 def deployment(postgres_url, redis_url, s3_server, tmp_path, tmp_path_factory):
-    broker = redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    broker = redis_url  # the database OSTEO_TEST_REDIS_URL names: parallel runs each name their own
     redis.Redis.from_url(broker).flushdb()
     bucket = f"e2e-{tmp_path.name[-12:].lower().replace('_', '-')}"
     port = free_port()
