@@ -21,7 +21,7 @@ def world(postgres_url, tmp_path):
     schema.upgrade(postgres_url)
     with session_scope(postgres_url) as session:
         add_hospital(session, "DH1", "District Hospital One", "North", "Coast")
-    return postgres_url, LocalObjectStore(tmp_path / "objects", secret_key="test")
+    return postgres_url, LocalObjectStore(tmp_path / "objects")
 
 
 class SlowStream(io.BytesIO):
