@@ -51,6 +51,13 @@ def _parse_optional(name: str, raw: str) -> str | None:
     return raw or None
 
 
+def _parse_sexes(name: str, raw: str) -> tuple[str, ...]:
+    sexes = tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
+    if not sexes or not set(sexes) <= {"F", "M"}:
+        raise SettingsError(f"{PREFIX}{name.upper()} must list F, M or both (e.g. 'F,M'), got {raw!r}")
+    return sexes
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the product; field ``x`` is read from ``OSTEO_X``."""
@@ -91,6 +98,10 @@ class Settings:
     stall_seconds: int = 900
     # Seconds between two recovery sweeps in each worker that serves the ingest queue.
     sweep_interval_seconds: int = 60
+    # The screening population: patients younger than this, or of a sex not listed, are
+    # recorded "not eligible" (no WHO class, no referral). See screening/population.py.
+    screening_min_age_years: int = 50
+    screening_sexes: tuple[str, ...] = ("F", "M")
     # Render per-patient and batch reports (off for screening-only throughput runs).
     reports_enabled: bool = True
     # Base URL browsers use to reach the web app (the address the server is published at).
@@ -120,6 +131,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "sweep_interval_seconds": _parse_int,
     "production": _parse_bool,
     "reports_enabled": _parse_bool,
+    "screening_min_age_years": _parse_int,
+    "screening_sexes": _parse_sexes,
 }
 
 
