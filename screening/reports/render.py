@@ -10,7 +10,6 @@ embedded whole); ``bench/reports.py`` measures it against naive WeasyPrint use.
 from __future__ import annotations
 
 import base64
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from PIL import Image as PILImage
 
+from screening.csvsafe import safe_writer
 from screening.db import RiskClass
 from screening.reports import clinical
 from screening.reports.context import (
@@ -222,7 +222,7 @@ def render_batch_summary_html(ctx: BatchSummaryContext, inline_css: bool = True)
 def batch_summary_csv(ctx: BatchSummaryContext) -> bytes:
     """The referral list, highest risk first, as UTF-8 CSV for spreadsheets and hospital systems."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safe_writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for rank, entry in enumerate(ctx.referrals, start=1):
         writer.writerow([rank, entry.pseudonym, entry.age_text, entry.sex_text,
