@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 from flask import Response, g, request, send_file, url_for
 
 from screening import queries
+from screening.csvsafe import safe_writer
 from screening.db.models import Batch, BatchStatus
 from screening.pipeline.problems import list_problems
 from screening.storage import ObjectNotFound
@@ -106,7 +106,7 @@ def batch_results(batch_id: str) -> Response:
 def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
     out = io.StringIO()
     out.write(f"# {DISCLAIMER} Batch {batch.id}; model version {batch.model_version_id or 'not yet screened'}\n")
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in results:
         probs = r["probabilities"] or {}

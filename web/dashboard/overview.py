@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from flask import Response, g, render_template, request
 
 from screening import queries
+from screening.csvsafe import safe_writer
 from web.api.params import date_range
 from web.api.summary import summary_from_request
 from web.auth import login_required
@@ -46,7 +46,7 @@ def overview_csv() -> Response:
     summary = summary_from_request()
     out = io.StringIO()
     out.write(f"# {DISCLAIMER} Model versions: {', '.join(summary.model_version_ids) or 'none'}\n")
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(CSV_COLUMNS)
     for group in summary.groups:
         writer.writerow([group.key, group.label, group.district or "", group.region or "", group.hospitals,
