@@ -19,6 +19,7 @@ from werkzeug.security import generate_password_hash
 from screening.db.models import ApiToken, AuditEvent, Hospital, Role, User
 
 TOKEN_PREFIX = "osteo_"
+MIN_PASSWORD = 8
 
 
 class AccountError(ValueError):
@@ -65,8 +66,8 @@ def add_user(
         raise AccountError("hospital staff must belong to a hospital (--hospital CODE)")
     if role is Role.OFFICIAL and not (district or region):
         raise AccountError("a health official needs a --district or a --region")
-    if password is not None and len(password) < 8:
-        raise AccountError("passwords must have at least 8 characters")
+    if password is not None:
+        _check_password(password)
     user = User(
         email=email, name=name, role=role, hospital_id=hospital.id if hospital else None,
         district=district, region=region,
@@ -75,6 +76,24 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"passwords must have at least {MIN_PASSWORD} characters")
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every login session of ``user`` (the caller commits): logout, password change."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Change ``user``'s password; sessions opened with the old one end (the caller commits)."""
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+    session.flush()
 
 
 def get_user(session: Session, email: str) -> User:

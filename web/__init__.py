@@ -12,7 +12,7 @@ from flask import Flask
 
 from screening.config import Settings, load_settings
 from screening.storage import ObjectStore, open_store
-from web import auth, errors
+from web import auth, errors, security
 from web.ratelimit import build_limiter
 from web.state import EXTENSION, Enqueue, WebState, close_db
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
     app.before_request(auth.protect_session_writes)
     app.teardown_appcontext(close_db)
     errors.register(app)
+    security.register(app)
     _register_blueprints(app)
     _register_template_helpers(app)
     return app

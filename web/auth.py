@@ -1,7 +1,8 @@
 """Who is calling: an API token (``Authorization: Bearer osteo_...``) or a login session.
 
 Tokens are looked up by the sha256 of the secret, so the database never holds
-a usable secret. Session logins are protected against CSRF; token requests are
+a usable secret. The session cookie is signed, not stored, so it carries the user's
+session generation: logout and password changes bump it, and older cookies are refused. Session logins are protected against CSRF; token requests are
 not browser-driven and are exempt. Failed and successful logins are audited.
 """
 
@@ -17,7 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from screening.accounts import hash_token
+from screening.accounts import end_sessions, hash_token
 from screening.db.models import ApiToken, Role, User
 from web.errors import Problem, forbidden
 from web.state import db
@@ -58,11 +59,11 @@ def load_current_user() -> None:
         return
     user_id = session.get("user_id")
     if user_id is not None:
-        user = db().get(User, user_id)
-        if user is not None and user.active:
+        user = db().get(User, user_id) if isinstance(user_id, int) else None
+        if user is not None and user.active and session.get("generation") == user.session_generation:
             g.user, g.auth = user, "session"
         else:
-            session.clear()
+            session.clear()  # logged out, password changed or account disabled since the cookie was issued
 
 
 def protect_session_writes() -> None:
@@ -82,6 +83,15 @@ def login_session(user: User) -> None:
     session.clear()  # a fresh session on login: no fixation
     session.permanent = True
     session["user_id"] = user.id
+    session["generation"] = user.session_generation
+
+
+def logout_session() -> None:
+    """End the caller's login server-side too: a copy of the cookie stops working (all of the user's sessions end)."""
+    if g.get("auth") == "session":
+        end_sessions(g.user)
+        db().commit()
+    session.clear()
 
 
 def api_login_required(view: F) -> F:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "login": (10, 60),  # attempts per minute per client address and e-mail
+    "login_ip": (50, 60),  # attempts per minute per client address, whatever the e-mail
     "upload": (30, 60),  # uploads per minute per user
 }
 

@@ -124,6 +124,9 @@ class User(Base):
     district: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Login sessions carry the generation they were issued in; bumping it (logout,
+    # password change) ends every session of the user on the server side.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     hospital: Mapped[Hospital | None] = relationship()

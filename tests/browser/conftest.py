@@ -25,8 +25,13 @@ def chromium_browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(chromium_browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh page; the test fails if the app's Content-Security-Policy blocked anything on it."""
     context = chromium_browser.new_context(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    blocked: list[str] = []
+    context.on("console", lambda message: blocked.append(message.text)
+               if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"

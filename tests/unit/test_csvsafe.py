@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -40,7 +40,7 @@ def test_batch_summary_csv_neutralises_text_cells() -> None:
     entry = ReferralEntry(pseudonym="=cmd|' /C calc'!A0", age_months=800, sex="F",
                           predicted_class=RiskClass.OSTEOPOROSIS, p_osteoporosis=0.81)
     ctx = BatchSummaryContext(hospital_name="North", hospital_code="NORTH", batch_id="b1",
-                              uploaded_at=datetime(2024, 3, 1, tzinfo=timezone.utc), finished_at=None, files_total=1,
+                              uploaded_at=datetime(2024, 3, 1, tzinfo=UTC), finished_at=None, files_total=1,
                               patients_screened=1, class_counts={RiskClass.OSTEOPOROSIS: 1}, issues=(),
                               referrals=(entry,), model=None)
     rows = list(csv.reader(io.StringIO(batch_summary_csv(ctx).decode("utf-8"))))

@@ -18,6 +18,7 @@ from web.auth import api_login_required
 from web.authz import visible_batch, visible_hospital_ids
 from web.errors import Problem, bad_request, not_found
 from web.presenters import DISCLAIMER, batch_json, result_json
+from web.security import isolate_stored_file
 from web.state import db, state
 from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
 
@@ -135,7 +136,8 @@ def batch_summary_document(batch_id: str) -> Response:
         content_type = state().store.content_type(batch.summary_key)
     except ObjectNotFound:
         raise not_found("the batch's summary report is missing from storage") from None
-    return send_file(stream, mimetype=content_type, download_name=batch.summary_key.rsplit("/", 1)[-1])
+    return isolate_stored_file(send_file(stream, mimetype=content_type,
+                                         download_name=batch.summary_key.rsplit("/", 1)[-1]))
 
 
 

@@ -13,6 +13,7 @@ from web.api import api
 from web.auth import api_login_required
 from web.authz import can_see_hospital
 from web.errors import not_found
+from web.security import isolate_stored_file
 from web.state import db, state
 
 REPORT_TYPES = {"pdf": ("pdf_key", "application/pdf"), "html": ("html_key", "text/html; charset=utf-8")}
@@ -27,9 +28,7 @@ def _stream(key: str, mimetype: str, name: str, action: str, target_type: str, t
     audit(db(), action, user_id=g.user.id, target_type=target_type, target_id=target_id,
           ip=request.remote_addr, via=g.get("auth"))
     db().commit()
-    response = send_file(stream, mimetype=mimetype, download_name=name, as_attachment=as_attachment)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return isolate_stored_file(send_file(stream, mimetype=mimetype, download_name=name, as_attachment=as_attachment))
 
 
 @api.get("/reports/<int:report_id>.<fmt>")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from screening.accounts import audit
 from screening.db.models import Role
-from web.auth import authenticate, login_required, login_session
+from web.auth import authenticate, login_required, login_session, logout_session
 from web.dashboard import dashboard
 from web.state import db
 from web.uploads import rate_limit
@@ -36,6 +36,7 @@ def login() -> Response | str:
     if request.method == "GET":
         return render_template("login.html", next=_safe_next(request.args.get("next")))
     email = request.form.get("email", "").strip().lower()
+    rate_limit("login_ip", str(request.remote_addr))  # one address guessing across many e-mails
     rate_limit("login", f"{request.remote_addr}:{email}")
     user = authenticate(email, request.form.get("password", ""))
     if user is None:
@@ -51,6 +52,6 @@ def login() -> Response | str:
 
 @dashboard.post("/logout")
 def logout() -> Response:
-    session.clear()
+    logout_session()
     flash("You are logged out.", "info")
     return redirect(url_for("dashboard.login"))

@@ -5,7 +5,7 @@
 
   function render(el, batch) {
     var pct = Math.round(batch.progress * 100);
-    el.querySelector(".bar").style.width = pct + "%";
+    el.querySelector(".bar").value = batch.progress;
     el.querySelector(".label").textContent = pct + " %";
     var scope = el.closest("tr") || el.closest("[data-reload-when-finished]") || document;
     var badge = scope.querySelector('[data-status="' + batch.id + '"] .status');

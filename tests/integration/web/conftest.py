@@ -58,7 +58,7 @@ def enqueued() -> list[tuple[str, tuple]]:
 def app(world: World, world_db: str, world_dir: Path, enqueued: list):  # type: ignore[no-untyped-def]
     settings = web_settings(world_db, world_dir)
     app = create_app(settings, enqueue=lambda name, args: enqueued.append((name, args)),
-                     rate_limits={"upload": (1000, 60), "login": (1000, 60)})
+                     rate_limits={"upload": (1000, 60), "login": (1000, 60), "login_ip": (1000, 60)})
     app.config["TESTING"] = True
     return app
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from screening.accounts import add_hospital
-from screening.db.models import Batch, BatchStatus, DailyHospitalSummary, Image, Quality
+from screening.db.models import Batch, DailyHospitalSummary, Image, Quality
 from screening.db.session import session_scope
 from tests.integration.web.world import DAY, World, login
 
