@@ -12,7 +12,7 @@ from flask import Flask
 
 from screening.config import Settings, load_settings
 from screening.storage import ObjectStore, open_store
-from web import auth, errors, security
+from web import auth, errors, inputs, security
 from web.ratelimit import build_limiter
 from web.state import EXTENSION, Enqueue, WebState, close_db
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         settings, store or open_store(settings), enqueue or default_enqueue(settings),
         build_limiter(settings.redis_url, rate_limits))
     auth.csrf.init_app(app)
+    inputs.register(app)
     app.before_request(auth.load_current_user)
     app.before_request(auth.protect_session_writes)
     app.teardown_appcontext(close_db)

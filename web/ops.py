@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from screening.storage import StorageError
 from web.state import db, state
 
+logger = logging.getLogger(__name__)
 ops = Blueprint("ops", __name__)
 HEALTH_KEY = "health/probe"
 
@@ -23,9 +26,25 @@ def _dependency_checks() -> dict[str, str]:
     try:
         state().store.exists(HEALTH_KEY)
         checks["object_store"] = "ok"
-    except StorageError as exc:
-        checks["object_store"] = f"unavailable: {exc}"
+    except StorageError as exc:  # the message names endpoint and bucket: log it, answer only the kind
+        logger.warning("object store check failed: %s", exc)
+        checks["object_store"] = f"unavailable: {type(exc).__name__}"
     return checks
+
+
+def _redis_check(url: str) -> str:
+    """The broker and rate limiter's Redis answers PING (the URL, with its password, is never shown)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        logger.warning("redis check failed: %s", type(exc).__name__)
+        return f"unavailable: {type(exc).__name__}"
+    finally:
+        client.close()
+    return "ok"
 
 
 def _schema_check() -> str:
@@ -56,8 +75,10 @@ def healthz() -> tuple[Response, int]:
 
 @ops.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Readiness to take traffic: healthy, and the schema is migrated to head."""
+    """Readiness to take traffic: healthy, the schema is migrated to head, and Redis (when configured) answers."""
     checks = _dependency_checks()
     if checks["database"] == "ok":
         checks["schema"] = _schema_check()
+    if state().settings.redis_url:
+        checks["redis"] = _redis_check(state().settings.redis_url)
     return _answer(checks)

@@ -6,7 +6,7 @@ from flask import Response, g, request, send_file
 from sqlalchemy import select
 
 from screening.accounts import audit
-from screening.db.models import Image, Patient, Prediction, Report
+from screening.db.models import Batch, Image, Patient, Prediction, Report
 from screening.storage import ObjectNotFound
 from screening.vocabulary import CLAHE_VIEW, OVERLAY_COLORMAPS
 from web.api import api
@@ -31,7 +31,7 @@ def _stream(key: str, mimetype: str, name: str, action: str, target_type: str, t
     return isolate_stored_file(send_file(stream, mimetype=mimetype, download_name=name, as_attachment=as_attachment))
 
 
-@api.get("/reports/<int:report_id>.<fmt>")
+@api.get("/reports/<id:report_id>.<fmt>")
 @api_login_required
 def report(report_id: int, fmt: str) -> Response:
     if fmt not in REPORT_TYPES:
@@ -48,7 +48,7 @@ def report(report_id: int, fmt: str) -> Response:
                    "report.download", "report", str(report_id), as_attachment=fmt == "pdf")
 
 
-@api.get("/images/<int:image_id>/overlay/<colormap>")
+@api.get("/images/<bigid:image_id>/overlay/<colormap>")
 @api_login_required
 def overlay(image_id: int, colormap: str) -> Response:
     if colormap not in (*OVERLAY_COLORMAPS, CLAHE_VIEW):
@@ -56,8 +56,11 @@ def overlay(image_id: int, colormap: str) -> Response:
     image = db().get(Image, image_id)
     if image is None or not can_see_hospital(db(), g.user, image.hospital_id):
         raise not_found(f"no image {image_id} that you can see")
-    prediction = db().scalar(select(Prediction).where(Prediction.image_id == image_id)
-                             .order_by(Prediction.created_at.desc()).limit(1))
+    # The batch's own model: the one its results, reports and summary name (a newer model may
+    # have screened the image since, e.g. a candidate under evaluation).
+    batch = db().get(Batch, image.batch_id)
+    prediction = db().scalar(select(Prediction).where(Prediction.image_id == image_id,
+                                                      Prediction.model_version_id == batch.model_version_id))
     key = None
     if prediction is not None:
         key = prediction.clahe_key if colormap == "clahe" else (prediction.overlay_keys or {}).get(colormap)

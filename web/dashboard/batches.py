@@ -7,23 +7,21 @@ from werkzeug.wrappers import Response
 
 from screening import queries
 from screening.db.models import Role
-from web.authz import visible_batch
+from web.api.params import int_param
 from web.auth import login_required
-from web.authz import visible_hospital_ids
+from web.authz import visible_batch, visible_hospital_ids
 from web.dashboard import dashboard
-from web.errors import Problem, bad_request
+from web.errors import Problem
 from web.state import db
 from web.uploads import accept, archive_filename
 
 PAGE_SIZE = 25
 RESULTS_PAGE = 200
+MAX_PAGE_NUMBER = 10**6
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise bad_request(f"'page' must be a positive whole number, got {raw!r}")
-    return int(raw)
+    return int_param("page", 1, 1, MAX_PAGE_NUMBER)
 
 
 @dashboard.get("/batches")
