@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +48,13 @@ def test_batch_summary_csv_neutralises_text_cells() -> None:
     rows = list(csv.reader(io.StringIO(batch_summary_csv(ctx).decode("utf-8"))))
     assert rows[1][1] == "'=cmd|' /C calc'!A0"
     assert rows[1][0] == "1" and rows[1][-1] == "0.8100"
+
+
+def test_every_csv_the_product_writes_goes_through_csvsafe() -> None:
+    """One home for the rule: no other module of the product builds a raw csv writer."""
+    root = Path(__file__).resolve().parents[2]
+    raw = re.compile(r"\bcsv\.(writer|DictWriter)\(")
+    offenders = [str(path.relative_to(root)) for package in ("screening", "web", "worker")
+                 for path in sorted((root / package).rglob("*.py"))
+                 if raw.search(path.read_text(encoding="utf-8")) and path.name != "csvsafe.py"]
+    assert offenders == []
