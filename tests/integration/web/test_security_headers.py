@@ -13,7 +13,7 @@ from tests.integration.web.world import World, login
 
 pytestmark = pytest.mark.integration
 PAGES = ["/batches", "/patients?referred=1", "/overview", "/hospitals/NORTH", "/admin", "/admin/models/mv-test-0001",
-         "/api/v1/docs", "/login", "/no-such-page"]
+         "/api/v1/docs", "/login", "/no-such-page", "/account/password"]
 
 
 def _directives(response) -> dict[str, str]:  # type: ignore[no-untyped-def]

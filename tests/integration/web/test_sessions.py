@@ -61,3 +61,25 @@ def test_login_is_throttled_per_address_across_emails(app, client, world: World)
                            data={"email": "guess-9@example.org", "password": "nope",
                                  "csrf_token": csrf_token(elsewhere)})
     assert other.status_code == 401  # another address still gets its own allowance
+
+
+def test_changing_ones_password_keeps_this_browser_and_ends_the_others(app, client, world: World,
+                                                                       world_db: str) -> None:
+    email = world.emails["official_north"]
+    login(client, email)
+    elsewhere = _replay(app, client.get_cookie(COOKIE).value)
+    assert "Change password" in client.get("/account/password").get_data(as_text=True)
+    token = csrf_token(client, "/account/password")
+    wrong = client.post("/account/password", data={"current": "not-my-password", "new": "another-long-one",
+                                                   "csrf_token": token})
+    assert wrong.status_code == 400 and "current password is wrong" in wrong.get_data(as_text=True)
+    short = client.post("/account/password", data={"current": "correct-horse-battery", "new": "short",
+                                                   "csrf_token": token})
+    assert short.status_code == 400 and "at least 8 characters" in short.get_data(as_text=True)
+    changed = client.post("/account/password", data={"current": "correct-horse-battery",
+                                                     "new": "another-long-one", "csrf_token": token})
+    assert changed.status_code == 302
+    assert client.get("/overview").status_code == 200  # this browser stays logged in
+    assert elsewhere.get("/overview").status_code == 302  # every other session ended
+    with session_scope(world_db) as session:
+        set_password(session, get_user(session, email), "correct-horse-battery")
