@@ -2,8 +2,9 @@
 
 Tokens are looked up by the sha256 of the secret, so the database never holds
 a usable secret. The session cookie is signed, not stored, so it carries the user's
-session generation: logout and password changes bump it, and older cookies are refused. Session logins are protected against CSRF; token requests are
-not browser-driven and are exempt. Failed and successful logins are audited.
+session generation: logout and password changes bump it, and older cookies are
+refused. Session logins are protected against CSRF; token requests are not
+browser-driven and are exempt. Failed and successful logins are audited.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def login_session(user: User) -> None:
 
 
 def logout_session() -> None:
-    """End the caller's login server-side too: a copy of the cookie stops working (all of the user's sessions end)."""
+    """End the login server-side too, so a copy of the cookie stops working (every session of the user ends)."""
     if g.get("auth") == "session":
         end_sessions(g.user)
         db().commit()
