@@ -26,8 +26,17 @@ class AccountError(ValueError):
     """A request about hospitals, users or tokens that cannot be honoured as given."""
 
 
+def _check_lengths(model: type, **values: str | None) -> None:
+    """An AccountError naming the field when a value is longer than its column (not a database error)."""
+    for field_name, value in values.items():
+        limit = getattr(model.__table__.c[field_name].type, "length", None)  # type: ignore[attr-defined]
+        if value is not None and limit is not None and len(value) > limit:
+            raise AccountError(f"the {field_name.replace('_', ' ')} may have at most {limit} characters")
+
+
 def add_hospital(session: Session, code: str, name: str, district: str, region: str) -> Hospital:
     code = code.strip().upper()
+    _check_lengths(Hospital, code=code, name=name, district=district, region=region)
     if not code or not code.replace("-", "").replace("_", "").isalnum():
         raise AccountError(f"hospital code {code!r} must be letters, digits, '-' or '_'")
     if session.scalar(select(Hospital).where(Hospital.code == code)):
@@ -57,6 +66,7 @@ def add_user(
 ) -> User:
     """Create a user, checking the role's scope: staff need a hospital, officials an area."""
     email = email.strip().lower()
+    _check_lengths(User, email=email, name=name, district=district, region=region)
     if "@" not in email:
         raise AccountError(f"{email!r} is not an e-mail address")
     if session.scalar(select(User).where(User.email == email)):
@@ -114,6 +124,7 @@ class IssuedToken:
 
 
 def create_token(session: Session, user: User, name: str, days: int | None = None) -> IssuedToken:
+    _check_lengths(ApiToken, name=name)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(days=days) if days else None
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret),

@@ -142,3 +142,15 @@ def test_readyz_checks_redis_and_names_what_is_down_without_secrets(world: World
     body = response.get_data(as_text=True)
     for secret in ("hunter2", "s3-top-secret", "AKIAEXAMPLE", "osteo-private", str(port)):
         assert secret not in body, secret
+
+
+def test_overlong_admin_form_values_are_refused_with_a_message(client, world: World) -> None:
+    login(client, world.emails["admin"])
+    token = csrf_token(client, "/admin")
+    forms = {"/admin/hospitals": {"code": "X" * 40, "name": "Long", "district": "D", "region": "R"},
+             "/admin/users": {"email": "a" * 300 + "@example.org", "role": "admin", "password": "long-enough-pw"},
+             "/admin/tokens": {"email": world.emails["staff_north"], "name": "n" * 300}}
+    for path, data in forms.items():
+        response = client.post(path, data={**data, "csrf_token": token})
+        assert response.status_code == 302, (path, response.status_code)
+        assert "characters" in client.get("/admin").get_data(as_text=True), path
