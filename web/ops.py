@@ -79,6 +79,6 @@ def readyz() -> tuple[Response, int]:
     checks = _dependency_checks()
     if checks["database"] == "ok":
         checks["schema"] = _schema_check()
-    if state().settings.redis_url:
-        checks["redis"] = _redis_check(state().settings.redis_url)
+    if redis_url := state().settings.redis_url:
+        checks["redis"] = _redis_check(redis_url)
     return _answer(checks)
