@@ -10,7 +10,7 @@ browser-driven and are exempt. Failed and successful logins are audited.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -31,13 +31,13 @@ LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=timezone.utc) if moment and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def user_from_token(secret: str) -> User:
     """The active user owning the unrevoked, unexpired token ``secret``, else a 401."""
     token = db().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if token is None or token.revoked_at is not None or (token.expires_at and _aware(token.expires_at) < now):
         raise Problem(401, "Unauthorized", "the API token is unknown, revoked or expired")
     if not token.user.active:
