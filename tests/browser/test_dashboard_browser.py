@@ -78,7 +78,7 @@ def worker_server(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator
     subprocess.run([sys.executable, "-c", f"from pathlib import Path; from tests.factories import make_tiny_bundle; "
                                           f"make_tiny_bundle(Path({str(bundle)!r}))"],
                    cwd=REPO_ROOT, check=True, timeout=180)
-    redis_db = redis_url.rsplit("/", 1)[0] + "/13"  # a database of its own: no other test's tasks
+    redis_db = redis_url  # the database OSTEO_TEST_REDIS_URL names: no other run's workers take these tasks
     port = free_port()
     settings = browser_settings(postgres_url, tmp_path, port, redis_url=redis_db, model_bundle=str(bundle))
     _flush(redis_db)
