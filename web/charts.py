@@ -29,7 +29,7 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title:
              f'<text x="{PAD - 4}" y="{HEIGHT - PAD}" class="tick" text-anchor="end">0</text>',
              f'<text x="{PAD}" y="{HEIGHT - 8}" class="tick">{escape(labels[0])}</text>',
              f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" class="tick" text-anchor="end">{escape(labels[-1])}</text>']
-    for (name, values), colour in zip(series.items(), colours):
+    for (name, values), colour in zip(series.items(), colours, strict=False):
         points = " ".join(xy(i, v) for i, v in enumerate(values))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
                      f"<title>{escape(name)}</title></polyline>")
@@ -37,7 +37,7 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title:
             x, y = xy(0, values[0]).split(",")
             parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{colour}"/>')
     legend_x = PAD
-    for name, colour in zip(series, colours):
+    for name, colour in zip(series, colours, strict=False):
         parts.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="{colour}"/>'
                      f'<text x="{legend_x + 14}" y="15" class="legend">{escape(name)}</text>')
         legend_x += 14 + 8 * len(name) + 16

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from screening.accounts import add_hospital, add_user, create_token
 from screening.db.models import (
-    Batch, BatchStatus, DailyHospitalSummary, Image, ModelVersion, Patient, Prediction, Quality, Report, RiskClass,
+    Batch,
+    BatchStatus,
+    DailyHospitalSummary,
+    Image,
+    ModelVersion,
+    Patient,
+    Prediction,
+    Quality,
+    Report,
+    RiskClass,
     Role,
 )
 from screening.storage import ObjectStore
@@ -78,7 +87,7 @@ def build(session: Session, store: ObjectStore) -> World:
 
 
 def _batch(session: Session, store: ObjectStore, world: World, hospital_id: int, code: str) -> None:
-    created = datetime.combine(DAY, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=9)
+    created = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
     batch = Batch(hospital_id=hospital_id, archive_key=f"uploads/{code}/seed.zip", original_filename=f"{code}.zip",
                   status=BatchStatus.COMPLETE, model_version_id=MODEL_ID, files_total=2, accepted=1, rejected=1,
                   screened=1, reported=1, reports_total=1, created_at=created, finished_at=created)
