@@ -43,7 +43,12 @@ from training.who import who_class, who_class_index
 # Default class balance of a generated set (normal, osteopenia, osteoporosis).
 DEFAULT_CLASS_BALANCE: tuple[float, float, float] = (0.70, 0.21, 0.09)
 
-MANIFEST_COLUMNS = ("file", "patient_id", "age_years", "sex", "t_score", "label", "cortical_index")
+#: Metacarpals whose true mid-shaft geometry the manifest records (radiogrammetry ground truth).
+TRUTH_BONES = ("MC2", "MC3", "MC4")
+TRUTH_COLUMNS = tuple(
+    f"{bone.lower()}_{quantity}_px" for bone in TRUTH_BONES for quantity in ("outer", "inner", "length")
+)
+MANIFEST_COLUMNS = ("file", "patient_id", "age_years", "sex", "t_score", "label", "cortical_index") + TRUTH_COLUMNS
 
 SYNTHETIC_NOTICE = (
     "SYNTHETIC PHANTOMS - NOT PATIENT DATA - NOT CLINICAL EVIDENCE.\n"
@@ -390,15 +395,45 @@ def _film_details(image: np.ndarray, acq: Acquisition, rng: np.random.Generator)
     image[y : y + box, x : x + box] = 0.3 + (0.97 - 0.3) * (letter.astype(np.float32) / 255.0)
 
 
-def render_phantom(patient: Patient, image_number: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One radiograph-like image of ``patient`` as float32 in [0, 1], bone bright."""
-    acq = draw_acquisition(rng, image_number)
+def _bones_in_pixels(patient: Patient, acq: Acquisition, size: int) -> tuple[list[Bone], float]:
+    """Every bone placed on the film, and the pixel size of one unit of bone radius."""
     to_pixels, unit = _placement(patient, acq, size)
     unit *= BONE_WIDTH_SCALE
     bones = [
         Bone(tuple(to_pixels(p0)), tuple(to_pixels(p1)), radius * unit, ci)
         for p0, p1, radius, ci in hand_bones_unit(patient)
     ]
+    return bones, unit
+
+
+# Position of each finger's metacarpal in hand_bones_unit(): four bones per finger.
+_METACARPAL_INDEX = {"MC2": 0, "MC3": 4, "MC4": 8, "MC5": 12}
+
+
+def metacarpal_truth(patient: Patient, image_number: int, size: int, rng: np.random.Generator) -> dict[str, float]:
+    """True mid-shaft outer width, medullary width and axis length (pixels) of MC2-MC4.
+
+    ``rng`` must be a fresh generator equal to the one :func:`render_phantom` gets for the
+    same image: the acquisition is its first draw. At mid-shaft (t = 0.5) the outer radius
+    is 0.86 R and the cortex ci * R (see :func:`_add_bone`); the length is the modelled
+    axis from base to head.
+    """
+    bones, _ = _bones_in_pixels(patient, draw_acquisition(rng, image_number), size)
+    truth: dict[str, float] = {}
+    for name in TRUTH_BONES:
+        bone = bones[_METACARPAL_INDEX[name]]
+        outer = 0.86 * bone.radius
+        inner = max(outer - bone.cortical_index * bone.radius, 0.0)
+        truth[f"{name.lower()}_outer_px"] = 2 * outer
+        truth[f"{name.lower()}_inner_px"] = 2 * inner
+        truth[f"{name.lower()}_length_px"] = float(math.dist(bone.p0, bone.p1))
+    return truth
+
+
+def render_phantom(patient: Patient, image_number: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One radiograph-like image of ``patient`` as float32 in [0, 1], bone bright."""
+    acq = draw_acquisition(rng, image_number)
+    bones, unit = _bones_in_pixels(patient, acq, size)
     attenuation = _soft_tissue(bones, size, patient.soft_tissue)
     texture = _trabecular_texture(rng, size, patient.trabecular_density)
     ref = 0.03 * unit  # chord lengths in units of a typical bone radius
@@ -473,8 +508,10 @@ def write_dataset(
         writer.writerow(MANIFEST_COLUMNS)
         for spec in specs:
             p = spec.patient
+            truth = metacarpal_truth(p, spec.image_number, size, image_rng(seed, spec))
             writer.writerow(
                 [spec.file, p.patient_id, p.age_years, p.sex, f"{p.t_score:.2f}", p.label, f"{p.cortical_index:.3f}"]
+                + [f"{truth[column]:.3f}" for column in TRUTH_COLUMNS]
             )
     (out_dir / "SYNTHETIC.txt").write_text(SYNTHETIC_NOTICE)
     return manifest
