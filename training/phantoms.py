@@ -430,6 +430,14 @@ def metacarpal_truth(patient: Patient, image_number: int, size: int, rng: np.ran
     return truth
 
 
+def metacarpal_axes(
+    patient: Patient, image_number: int, size: int, rng: np.random.Generator
+) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """True (base, head) pixel coordinates of MC2-MC4; ``rng`` as for :func:`metacarpal_truth`."""
+    bones, _ = _bones_in_pixels(patient, draw_acquisition(rng, image_number), size)
+    return {name: (bones[_METACARPAL_INDEX[name]].p0, bones[_METACARPAL_INDEX[name]].p1) for name in TRUTH_BONES}
+
+
 def render_phantom(patient: Patient, image_number: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """One radiograph-like image of ``patient`` as float32 in [0, 1], bone bright."""
     acq = draw_acquisition(rng, image_number)

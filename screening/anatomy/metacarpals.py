@@ -62,6 +62,29 @@ def _normalise(pixels: np.ndarray) -> np.ndarray:
     return np.clip((pixels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
+def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
+    """Zero the uniformly bright film edges and collimation frames along the image sides.
+
+    Such a frame is brighter than the soft tissue and touches the hand, so it would
+    otherwise join the hand mask. A line counts as frame while nearly all its pixels
+    are bright; at most 15 % of each side is removed.
+    """
+    out = work.copy()
+    height, width = work.shape
+    bright = work > 0.5
+    for axis_len, other_len, line in ((height, width, lambda i: bright[i, :]), (width, height, lambda i: bright[:, i])):
+        limit = int(0.15 * axis_len)
+        for indices in (range(0, limit), range(axis_len - 1, axis_len - 1 - limit, -1)):
+            for i in indices:
+                if line(i).mean() < 0.9:
+                    break
+                if line is not None and axis_len == height and other_len == width:
+                    out[i, :] = 0.0
+                else:
+                    out[:, i] = 0.0
+    return out
+
+
 def _hand_mask(work: np.ndarray) -> np.ndarray | None:
     """Largest bright component (hand and forearm over dark background), holes filled."""
     blurred = cv2.GaussianBlur(work, (0, 0), 1.5)
@@ -161,6 +184,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     scale = WORK_SIDE / max(height, width)
     work = cv2.resize(_normalise(pixels), (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1)),
                       interpolation=cv2.INTER_AREA)
+    work = _blank_bright_borders(work)
     mask = _hand_mask(work)
     if mask is None or not 0.04 < mask.mean() < 0.85:
         return HandLayout((), "No hand outline could be separated from the background.", 0.0)

@@ -92,17 +92,21 @@ def profile_edges(profile: np.ndarray, step: float, expected_width: float) -> Ed
     right_zone = grad[mid : right_outer - margin + 1]
     if left_zone.size < 2 or right_zone.size < 2:
         return None
-    left_inner = left_outer + margin + int(np.argmin(left_zone))
-    right_inner = mid + int(np.argmax(right_zone))
-    inner_strength = min(-grad[left_inner], grad[right_inner])
-    if inner_strength < 0.12 * outer_strength:
-        return None  # no medulla visible: cortex and medulla cannot be told apart
-    li = _subpixel(grad, left_inner)
-    ri = _subpixel(grad, right_inner)
-    if not lo < li < ri < ro:
+    # Endosteal edge: the cortical peak. Through a hollow cylinder the projected path
+    # length is greatest where the ray grazes the medulla, so the peak of each rim sits
+    # on the inner surface, and a peak is not moved by any monotonic grey-scale change.
+    left_inner = left_outer + margin + int(np.argmax(smooth[left_outer + margin : mid + 1]))
+    right_inner = mid + int(np.argmax(smooth[mid : right_outer - margin + 1]))
+    between = smooth[left_inner : right_inner + 1]
+    if between.size < 3:
         return None
-    medulla = smooth[left_inner : right_inner + 1].min()
-    if medulla >= min(smooth[left_outer : left_inner + 1].max(), smooth[right_inner : right_outer + 1].max()):
+    dip = min(smooth[left_inner], smooth[right_inner]) - float(between.min())
+    rise = min(smooth[left_inner] - smooth[: left_outer + 1].min(), smooth[right_inner] - smooth[right_outer:].min())
+    if rise <= 0 or dip < 0.04 * rise:
+        return None  # no medulla visible: cortex and medulla cannot be told apart
+    li = _subpixel(smooth, left_inner)
+    ri = _subpixel(smooth, right_inner)
+    if not lo < li < ri < ro:
         return None
     return Edges((lo - centre) * step, (li - centre) * step, (ri - centre) * step, (ro - centre) * step)
 

@@ -181,6 +181,24 @@ def measure_hand(
     return _combine(tuple(bones), pixel_spacing_mm, layout.reason)
 
 
+def measure_shaft(
+    pixels: np.ndarray,
+    bone: str,
+    base: Point,
+    head: Point,
+    width_hint_px: float,
+    pixel_spacing_mm: float | None = None,
+) -> BoneMeasurement:
+    """Measure one metacarpal whose axis is already known (base and head in pixels).
+
+    The second half of :func:`measure_hand`, for callers that know where the bone is:
+    a reader correcting a wrong axis, or an accuracy check against generator truth.
+    ``width_hint_px`` is a rough outer width that sets the profile range.
+    """
+    ray = Ray(bone, (float(base[0]), float(base[1])), (float(head[0]), float(head[1])), float(width_hint_px), True)
+    return _measure_bone(np.asarray(pixels, dtype=np.float32), ray, pixel_spacing_mm)
+
+
 def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMeasurement:
     unit = "mm" if spacing else "px"
     axis: Segment = (ray.base, ray.head)
