@@ -39,6 +39,7 @@ class Ray:
     head: Point
     width_px: float  # rough outer width from the working image, for the profile range
     ends_found: bool  # both joint gaps seen; otherwise the length is not reported
+    mid: Point  # centre of the diaphysis on the axis: where the mid-shaft band goes
 
     @property
     def length(self) -> float:
@@ -210,13 +211,15 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     # Bone-enhanced image: white top-hat removes the soft-tissue background.
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(int(0.3 * span), 5) | 1,) * 2)
     bones = cv2.morphologyEx(up_img, cv2.MORPH_TOPHAT, kernel)
-    bones = cv2.GaussianBlur(bones, (0, 0), max(0.02 * span, 0.8))
     bones[up_mask == 0] = 0
+    # Blurred across about a shaft's half-width, a hollow shaft has one ridge on its centre line.
+    ridges = cv2.GaussianBlur(bones, (0, 0), max(0.04 * span, 1.0))
+    bones = cv2.GaussianBlur(bones, (0, 0), 0.7)
 
     y0, y1 = web + int(0.12 * span), web + int(0.32 * span)
     if y1 >= bones.shape[0] - 1:
         return HandLayout((), "The metacarpals are cut off by the image edge.", 0.0)
-    profile = bones[y0:y1].mean(axis=0)
+    profile = ridges[y0:y1].mean(axis=0)
     peaks, props = find_peaks(profile, distance=max(int(0.08 * span), 2), prominence=0.15 * profile.max())
     if peaks.size < 4:
         return HandLayout((), f"Only {peaks.size} metacarpal shafts are visible across the palm; four are needed "
@@ -229,14 +232,31 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
                               "cannot be told reliably.", span / scale)
     rays: list[Ray] = []
     for label, x_start in zip(("MC5", "MC4", "MC3", "MC2"), order[:4]):
-        track = _trace(bones, int(x_start), web, span)
+        track = _trace(bones, ridges, int(x_start), web, span)
         if track is None:
             continue
-        y_base, x_base, y_head, x_head, w, ends_found = track
+        y_base, x_base, y_head, x_head, y_centre, x_centre, w, ends_found = track
         base = _to_input(inverse, (x_base, y_base), scale)
         head = _to_input(inverse, (x_head, y_head), scale)
-        rays.append(Ray(label, base, head, w / scale, ends_found))
-    return HandLayout(tuple(rays), "", span / scale)
+        centre = _to_input(inverse, (x_centre, y_centre), scale)
+        rays.append(Ray(label, base, head, w / scale, ends_found, centre))
+    return HandLayout(_parallel_rays(rays), "", span / scale)
+
+
+def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
+    """Drop rays that are not roughly parallel to their neighbours (MC2-MC5 fan by < 25 deg).
+
+    A ray far off its neighbour's direction is most often the thumb taken for MC2, or a
+    track that left its bone; dropping it turns a wrong line into a refusal.
+    """
+    def angle(ray: Ray) -> float:
+        return math.degrees(math.atan2(ray.head[0] - ray.base[0], -(ray.head[1] - ray.base[1])))
+
+    if len(rays) < 2:
+        return tuple(rays)
+    angles = [angle(r) for r in rays]
+    reference = float(np.median(angles))
+    return tuple(r for r, a in zip(rays, angles) if abs((a - reference + 180) % 360 - 180) <= 20.0)
 
 
 def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks: np.ndarray) -> bool:
@@ -273,22 +293,28 @@ def _to_input(inverse: np.ndarray, point: Point, scale: float) -> Point:
     return (float((u + 0.5) / scale - 0.5), float((v + 0.5) / scale - 0.5))
 
 
-def _trace(bones: np.ndarray, x_start: int, web: int, span: float) -> tuple[float, float, float, float, float, bool] | None:
+def _trace(
+    bones: np.ndarray, ridges: np.ndarray, x_start: int, web: int, span: float
+) -> tuple[float, float, float, float, float, float, float, bool] | None:
     """Follow one shaft up and down from the palm profile peak; fit its axis and find its ends.
 
-    Returns (y_base, x_base, y_head, x_head, width) in the upright working frame.
+    The centre line is followed on the ridge image while it stays at least half as bright
+    as where it started, i.e. along the shaft and not across the joints.
+    Returns (y_base, x_base, y_head, x_head, y_mid, x_mid, width, ends_found) in the upright
+    working frame.
     """
     height, width = bones.shape
-    window = max(int(0.05 * span), 2)
+    window = max(int(0.04 * span), 2)
     ys, xs = [], []
     y_mid = web + int(0.22 * span)
+    start_level = float(ridges[y_mid, x_start]) if 0 <= y_mid < height else 0.0
     for direction in (1, -1):
         x = float(x_start)
         y = y_mid
-        while web + 0.05 * span <= y <= web + 1.0 * span and 0 <= y < height:
+        while web - 0.3 * span <= y <= web + 1.0 * span and 0 <= y < height:
             lo, hi = max(int(x) - window, 0), min(int(x) + window + 1, width)
-            segment = bones[y, lo:hi]
-            if segment.size == 0:
+            segment = ridges[y, lo:hi]
+            if segment.size == 0 or segment.max() < 0.5 * start_level:
                 break
             x = float(lo + int(np.argmax(segment)))
             ys.append(y)
@@ -306,7 +332,7 @@ def _trace(bones: np.ndarray, x_start: int, web: int, span: float) -> tuple[floa
     t, x_axis = t[inside], x_axis[inside]
     values = cv2.remap(bones, x_axis.astype(np.float32)[None, :], t.astype(np.float32)[None, :],
                        cv2.INTER_LINEAR)[0]
-    values = _smooth1d(values, 2.0)
+    values = _smooth1d(values, 1.0)
     mid_index = int(np.argmin(np.abs(t - y_mid)))
     shaft = float(np.median(values[max(mid_index - 10, 0) : mid_index + 10]))
     if shaft <= 0:
@@ -325,10 +351,44 @@ def _trace(bones: np.ndarray, x_start: int, web: int, span: float) -> tuple[floa
     y_head, y_base = float(t[lo]), float(t[hi])
     if y_base - y_head < 0.3 * span:
         return None
-    cross = bones[int(y_mid)]
-    level = cross[int(round(a + b * y_mid))] if 0 <= int(round(a + b * y_mid)) < width else 0.0
-    wide = np.flatnonzero(cross > 0.5 * level)
-    x_mid = a + b * y_mid
-    near = wide[np.abs(wide - x_mid) < 0.15 * span]
-    bone_width = float(near.max() - near.min() + 1) if near.size else 0.1 * span
-    return y_base, a + b * y_base, y_head, a + b * y_head, bone_width, ends_found
+    # Mid-shaft: the middle of the diaphysis, the narrow stretch around the bone's waist.
+    # Found from widths, not from the ends, so a missed joint gap cannot move the band
+    # onto a metaphysis.
+    ys_axis = np.arange(y_head, y_base + 0.5, 1.0)
+    widths = np.array([_shaft_width(ridges[int(round(y))], a + b * y, span) for y in ys_axis])
+    widths = _smooth1d(widths, max(0.03 * span, 1.0))
+    inner = slice(int(0.15 * widths.size), max(int(0.85 * widths.size), int(0.15 * widths.size) + 1))
+    waist = inner.start + int(np.argmin(widths[inner]))
+    narrow = widths <= 1.2 * widths[waist]
+    d0 = waist
+    while d0 > 0 and narrow[d0 - 1]:
+        d0 -= 1
+    d1 = waist
+    while d1 < widths.size - 1 and narrow[d1 + 1]:
+        d1 += 1
+    y_centre = float(ys_axis[(d0 + d1) // 2])
+    bone_width = float(widths[(d0 + d1) // 2])
+    return y_base, a + b * y_base, y_head, a + b * y_head, y_centre, a + b * y_centre, bone_width, ends_found
+
+
+def _shaft_width(row: np.ndarray, x_centre: float, span: float) -> float:
+    """Full width at half maximum of the shaft around ``x_centre`` on one ridge-image row.
+
+    On the blurred ridge image a hollow shaft is single-peaked, so the walk from the
+    centre outwards does not stop in the medulla; blur widens every bone alike, which
+    keeps the comparison along one bone fair.
+    """
+    centre = int(round(x_centre))
+    reach = int(0.15 * span)
+    lo, hi = max(centre - reach, 0), min(centre + reach + 1, row.size)
+    if hi - lo < 3:
+        return 0.1 * span
+    segment = row[lo:hi]
+    half = 0.5 * float(segment.max())
+    left = centre - lo
+    right = centre - lo
+    while left > 0 and segment[left - 1] > half:
+        left -= 1
+    while right < segment.size - 1 and segment[right + 1] > half:
+        right += 1
+    return float(max(right - left + 1, 2))

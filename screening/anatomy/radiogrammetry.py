@@ -3,9 +3,10 @@
 What is measured, per bone (2nd, 3rd, 4th metacarpal of a PA hand radiograph):
 
 * the bone's axis and length L (base to head, between the joint gaps);
-* over a mid-shaft *band* (the central 20 % of the length, 9 profiles, not one line)
-  the outer (periosteal) width D and the medullary (endosteal) width d, as the median
-  of sub-pixel edge positions across the profiles;
+* over a mid-shaft *band* (20 % of the bone's length centred on the diaphysis, 9 profiles each
+  averaged over a ninth of the band, aligned and averaged again; not one line)
+  the outer (periosteal) width D and the medullary (endosteal) width d, from sub-pixel
+  edge positions on the band's mean profile;
 * the cortical thickness T = (D - d) / 2 and the Barnett-Nordin cortical index
   (D - d) / D.
 
@@ -69,8 +70,8 @@ INDEX_NAME = "BHI"
 MIN_SHAFT_WIDTH_PX = 10.0
 #: Band profiles that must show all four edges.
 MIN_VALID_SHARE = 0.6
-#: Largest relative spread (median absolute deviation) of the index along the band.
-MAX_SPREAD = 0.08
+#: Largest disagreement of the index between the band's halves (half the relative difference).
+MAX_SPREAD = 0.05
 BAND_PROFILES = 9
 BAND_FRACTION = 0.2  # central share of the bone length covered by the band
 MIN_SIDE_PX = 128
@@ -195,7 +196,9 @@ def measure_shaft(
     a reader correcting a wrong axis, or an accuracy check against generator truth.
     ``width_hint_px`` is a rough outer width that sets the profile range.
     """
-    ray = Ray(bone, (float(base[0]), float(base[1])), (float(head[0]), float(head[1])), float(width_hint_px), True)
+    base_xy, head_xy = (float(base[0]), float(base[1])), (float(head[0]), float(head[1]))
+    mid = ((base_xy[0] + head_xy[0]) / 2, (base_xy[1] + head_xy[1]) / 2)
+    ray = Ray(bone, base_xy, head_xy, float(width_hint_px), True, mid)
     return _measure_bone(np.asarray(pixels, dtype=np.float32), ray, pixel_spacing_mm)
 
 
@@ -206,12 +209,13 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     if length < 4 * MIN_SHAFT_WIDTH_PX:
         return _refused(ray.bone, "The bone is too small in the image to measure.", unit, axis)
     ux, uy = (ray.head[0] - ray.base[0]) / length, (ray.head[1] - ray.base[1]) / length
-    centre = ((ray.base[0] + ray.head[0]) / 2, (ray.base[1] + ray.head[1]) / 2)
+    centre = ray.mid
     half_length = BAND_FRACTION * length / 2
     expected = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
     step = max(expected / 80.0, 0.2)
-    first = measure_band(sample_band(image, centre, (ux, uy), half_length, 1.0 * expected, BAND_PROFILES, step),
-                         step, expected)
+    lanes = max(int(2 * half_length / BAND_PROFILES), 1)
+    first = measure_band(sample_band(image, centre, (ux, uy), half_length, 1.0 * expected, BAND_PROFILES, step,
+                                     lanes), step, expected)
     if first.edges is None:
         return _refused(ray.bone, _band_reason(first), unit, axis, _quality(first))
     # Re-centre on the shaft found and sample again with a range fitted to its width.
@@ -219,8 +223,8 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     centre = (centre[0] + first.centre_offset * nx, centre[1] + first.centre_offset * ny)
     width = first.edges.outer
     step = max(width / 80.0, 0.2)
-    band = measure_band(sample_band(image, centre, (ux, uy), half_length, 0.85 * width, BAND_PROFILES, step),
-                        step, width)
+    band = measure_band(sample_band(image, centre, (ux, uy), half_length, 0.85 * width, BAND_PROFILES, step,
+                                    lanes), step, width)
     quality = _quality(band)
     if band.edges is None or band.valid_share < MIN_VALID_SHARE or band.spread > MAX_SPREAD:
         return _refused(ray.bone, _band_reason(band), unit, axis, quality)

@@ -39,6 +39,9 @@ class ImageMetadata:
     modality: str | None = None
     patient_id: str | None = None
     study_date: datetime.date | None = None
+    #: Isotropic detector pixel spacing in mm (PixelSpacing, else ImagerPixelSpacing);
+    #: None when absent or when rows and columns differ, so no length is ever guessed.
+    pixel_spacing_mm: float | None = None
 
 
 @dataclass(frozen=True)

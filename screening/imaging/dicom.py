@@ -171,7 +171,26 @@ def read_metadata(ds: Dataset) -> ImageMetadata:
         modality=_upper(_text(ds.get("Modality"))),
         patient_id=_text(ds.get("PatientID")),
         study_date=study_date,
+        pixel_spacing_mm=read_pixel_spacing(ds),
     )
+
+
+def read_pixel_spacing(ds: Dataset) -> float | None:
+    """Pixel spacing in mm from PixelSpacing (0028,0030) or ImagerPixelSpacing (0018,1164).
+
+    PixelSpacing is preferred: when present it is calibrated to the patient plane;
+    ImagerPixelSpacing is at the detector. Only isotropic spacings (rows and columns
+    within 1 %) in a plausible radiographic range are returned.
+    """
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = ds.get(keyword)
+        try:
+            rows, cols = (float(v) for v in value)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            continue
+        if 0.01 <= rows <= 2.0 and abs(rows - cols) <= 0.01 * rows:
+            return (rows + cols) / 2
+    return None
 
 
 def _text(value: object) -> str | None:

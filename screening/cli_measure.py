@@ -1,0 +1,149 @@
+"""``osteo measure``: metacarpal radiogrammetry on image files, folders and archives.
+
+Each image is decoded exactly as an upload is (screening.imaging), so the coordinates
+printed are in the file's own pixel frame. With ``--json`` there is one JSON object per
+line per image; without it one readable line per image.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import cv2
+
+from screening.anatomy.radiogrammetry import HandMeasurement, draw_measurement, measure_hand
+from screening.archives import MANIFEST_NAME, ArchiveError, Member, iter_archive
+from screening.imaging import DecodeError, decode_image
+
+logger = logging.getLogger(__name__)
+
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
+
+
+def _is_archive(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(_ARCHIVE_SUFFIXES) or zipfile.is_zipfile(path)
+
+
+def iter_inputs(paths: tuple[Path, ...]) -> Iterator[tuple[str, bytes | None, str]]:
+    """(display name, bytes or None, error) for every file under the given paths, in order."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.name != MANIFEST_NAME and not child.name.startswith("."):
+                    yield from iter_inputs((child,))
+        elif _is_archive(path):
+            try:
+                for member in iter_archive(path):
+                    if isinstance(member, Member):
+                        if Path(member.name).name != MANIFEST_NAME:
+                            yield f"{path}!{member.name}", member.data, ""
+                    else:
+                        yield f"{path}!{member.name}", None, member.reason
+            except ArchiveError as exc:
+                yield str(path), None, str(exc)
+        else:
+            yield str(path), path.read_bytes(), ""
+
+
+def measurement_record(name: str, m: HandMeasurement) -> dict:
+    """The JSON object printed for one image."""
+
+    def pair(points):  # type: ignore[no-untyped-def]
+        return None if points is None else [[round(x, 2), round(y, 2)] for x, y in points]
+
+    def num(value: float | None, digits: int = 3) -> float | None:
+        return None if value is None else round(float(value), digits)
+
+    return {
+        "file": name,
+        "measured": m.measured,
+        "reason": m.reason,
+        "cortical_index": num(m.cortical_index, 4),
+        "cortical_thickness_mm": num(m.cortical_thickness_mm),
+        "index_name": m.index_name,
+        "index_value": num(m.index_value, 4),
+        "method_version": m.method_version,
+        "bones": [
+            {
+                "bone": b.bone,
+                "measured": b.measured,
+                "reason": b.reason,
+                "quality": b.quality,
+                "outer_width": num(b.outer_width),
+                "inner_width": num(b.inner_width),
+                "cortical_thickness": num(b.cortical_thickness),
+                "cortical_index": num(b.cortical_index, 4),
+                "length": num(b.length),
+                "unit": b.unit,
+                "line": pair(b.line),
+                "axis": pair(b.axis),
+            }
+            for b in m.bones
+        ],
+    }
+
+
+def _error_record(name: str, reason: str) -> dict:
+    return {"file": name, "measured": False, "reason": reason, "cortical_index": None,
+            "cortical_thickness_mm": None, "bones": []}
+
+
+def _overlay_name(name: str, index: int) -> str:
+    stem = Path(name.replace("!", "_")).stem
+    return f"{index:04d}-{stem}.png"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per image.")
+@click.option("--pixel-spacing", type=click.FloatRange(min=0.01, max=2.0), default=None,
+              help="Detector pixel spacing in mm for PNG/JPEG files (DICOM files carry their own).")
+@click.option("--overlay-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write each image with its measurement drawn (PNG) into this folder.")
+def measure(paths: tuple[Path, ...], as_json: bool, pixel_spacing: float | None, overlay_dir: Path | None) -> None:
+    """Measure the 2nd-4th metacarpal cortex on PNG, JPEG or DICOM files, folders or archives.
+
+    Values are in millimetres only when the pixel spacing is known (DICOM tags or
+    --pixel-spacing); otherwise in pixels, with the scale-free cortical index.
+    """
+    if overlay_dir is not None:
+        overlay_dir.mkdir(parents=True, exist_ok=True)
+    for index, (name, data, error) in enumerate(iter_inputs(paths)):
+        if data is None:
+            _emit(_error_record(name, error), as_json)
+            continue
+        try:
+            decoded = decode_image(data, name)
+        except DecodeError as exc:
+            _emit(_error_record(name, exc.reason), as_json)
+            continue
+        spacing = decoded.metadata.pixel_spacing_mm or pixel_spacing
+        result = measure_hand(decoded.pixels, pixel_spacing_mm=spacing)
+        if overlay_dir is not None:
+            rgb = draw_measurement(decoded.pixels, result)
+            cv2.imwrite(str(overlay_dir / _overlay_name(name, index)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        _emit(measurement_record(name, result), as_json)
+
+
+def _emit(record: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(record))
+        return
+    if not record["measured"]:
+        click.echo(f"{record['file']}: not measured - {record['reason']}")
+        return
+    parts = [f"{record['file']}: cortical index {record['cortical_index']:.3f}"]
+    if record["cortical_thickness_mm"] is not None:
+        parts.append(f"T {record['cortical_thickness_mm']:.2f} mm")
+    for bone in record["bones"]:
+        if bone["measured"]:
+            parts.append(f"{bone['bone']} D {bone['outer_width']:.1f} d {bone['inner_width']:.1f} {bone['unit']}")
+        else:
+            parts.append(f"{bone['bone']} refused")
+    click.echo(", ".join(parts))
