@@ -87,11 +87,21 @@ def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
 
 
 def _hand_mask(work: np.ndarray) -> np.ndarray | None:
-    """Largest bright component (hand and forearm over dark background), holes filled."""
+    """Largest bright component (hand and forearm over dark background), holes filled.
+
+    One Otsu threshold over the whole image splits bone from the rest and cuts the thin
+    fingers' soft tissue away; a second Otsu over the pixels below the first separates
+    background from soft tissue, which is the outline wanted here.
+    """
     blurred = cv2.GaussianBlur(work, (0, 0), 1.5)
     img8 = np.round(blurred * 255).astype(np.uint8)
-    _, mask = cv2.threshold(img8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    first, _ = cv2.threshold(img8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    below = img8[img8 < first]
+    second = first
+    if below.size > 100:
+        second, _ = cv2.threshold(below.reshape(1, -1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = (img8 > max(second, 0.35 * first)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))  # drops thin film edges
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
         return None
@@ -150,7 +160,46 @@ def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
             best = (score, up_img, up_mask, matrix)
     if best is None or best[0] <= 0.05:
         return None
-    return best[1], best[2], best[3]
+    tilt = _finger_tilt(best[2])
+    if tilt is None or abs(tilt) < 2.0:
+        return best[1], best[2], best[3]
+    # The forearm pulls the mask's long axis off the hand's (ulnar deviation): turn by
+    # the angle between the palm's centre and the fingers' centre as well.
+    turn = cv2.getRotationMatrix2D((side / 2, side / 2), tilt, 1.0)  # positive: counter-clockwise
+    matrix = np.vstack([turn, [0, 0, 1]]) @ np.vstack([best[3], [0, 0, 1]])
+    matrix = matrix[:2]
+    up_mask = cv2.warpAffine(mask, matrix, (side, side), flags=cv2.INTER_NEAREST)
+    up_img = cv2.warpAffine(work, matrix, (side, side), flags=cv2.INTER_LINEAR)
+    return up_img, up_mask, matrix
+
+
+def _finger_tilt(up_mask: np.ndarray) -> float | None:
+    """Degrees the fingers lean from vertical (positive: towards +x) in an upright mask.
+
+    Measured from the palm's centre (widest run of each row below the webs, so a
+    separate thumb does not pull it) to the centre of the finger runs above the webs.
+    """
+    rows = np.flatnonzero(up_mask.any(axis=1))
+    top, bottom = int(rows[0]), int(rows[-1])
+    min_len = max(2, int(0.035 * (bottom - top)))
+    fingers = np.flatnonzero(_finger_rows(up_mask, min_len)[: top + int(0.7 * (bottom - top))])
+    if fingers.size == 0:
+        return None
+    web = int(fingers.max())
+    span = web - top
+    finger_pts = [((a + b) / 2, y) for y in range(top + int(0.3 * span), web)
+                  for a, b in _row_runs(up_mask[y], min_len)]
+    palm_pts = []
+    for y in range(web + int(0.1 * span), min(web + int(0.6 * span), up_mask.shape[0])):
+        runs = _row_runs(up_mask[y], min_len)
+        if runs:
+            a, b = max(runs, key=lambda r: r[1] - r[0])
+            palm_pts.append(((a + b) / 2, y))
+    if len(finger_pts) < 5 or len(palm_pts) < 5:
+        return None
+    fx, fy = np.mean(finger_pts, axis=0)
+    px, py = np.mean(palm_pts, axis=0)
+    return math.degrees(math.atan2(fx - px, py - fy))
 
 
 def _smooth1d(values: np.ndarray, sigma: float) -> np.ndarray:
@@ -216,7 +265,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     ridges = cv2.GaussianBlur(bones, (0, 0), max(0.04 * span, 1.0))
     bones = cv2.GaussianBlur(bones, (0, 0), 0.7)
 
-    y0, y1 = web + int(0.12 * span), web + int(0.32 * span)
+    y0, y1 = web + int(0.2 * span), web + int(0.4 * span)
     if y1 >= bones.shape[0] - 1:
         return HandLayout((), "The metacarpals are cut off by the image edge.", 0.0)
     profile = ridges[y0:y1].mean(axis=0)
@@ -262,26 +311,28 @@ def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
 def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks: np.ndarray) -> bool:
     """Which side the thumb is on, in the upright frame.
 
-    The thumb's metacarpal, when it crosses the palm profile, sits after a gap clearly
-    wider than the gaps between MC2-MC5. Otherwise, below the finger webs the thumb is
-    usually still a separate, narrower run beside the palm, and each such row votes for
-    the narrow run's side. With neither, the side with more hand beyond the outermost
-    shaft wins.
+    First cue: below the finger webs the thumb is usually still a separate, narrower
+    run beside the palm; each such row votes for the narrow run's side, lower rows more.
+    Second: the thumb's metacarpal, when it crosses the palm profile, sits after a gap
+    clearly wider than those between MC2-MC5. Last: more hand lies beyond the outermost
+    shaft on the thumb side.
     """
+    votes = 0.0
+    for y in range(web + int(0.1 * span), min(web + int(1.0 * span), mask.shape[0])):
+        runs = _row_runs(mask[y], min_len)
+        if len(runs) == 2:
+            widths = [b - a for a, b in runs]
+            if min(widths) < 0.6 * max(widths):
+                # The little finger can hang free just below the webs; the thumb stays
+                # separate further down.
+                votes += (y - web) * (1 if widths[0] < widths[1] else -1)
+    if abs(votes) > 0.5 * span:
+        return votes > 0
     if peaks.size >= 5:
         gaps = np.diff(peaks.astype(float))
         inner = float(np.median(gaps))
         if max(gaps[0], gaps[-1]) > 1.4 * inner and abs(gaps[0] - gaps[-1]) > 0.4 * inner:
             return bool(gaps[0] > gaps[-1])
-    votes = 0
-    for y in range(web, min(web + int(0.6 * span), mask.shape[0])):
-        runs = _row_runs(mask[y], min_len)
-        if len(runs) == 2:
-            widths = [b - a for a, b in runs]
-            if min(widths) < 0.6 * max(widths):
-                votes += 1 if widths[0] < widths[1] else -1
-    if votes:
-        return votes > 0
     region = mask[max(web - int(0.3 * span), 0) : min(web + int(0.6 * span), mask.shape[0])]
     return int(region[:, : peaks[0]].sum()) > int(region[:, peaks[-1] + 1 :].sum())
 
@@ -306,12 +357,12 @@ def _trace(
     height, width = bones.shape
     window = max(int(0.04 * span), 2)
     ys, xs = [], []
-    y_mid = web + int(0.22 * span)
+    y_mid = web + int(0.3 * span)
     start_level = float(ridges[y_mid, x_start]) if 0 <= y_mid < height else 0.0
     for direction in (1, -1):
         x = float(x_start)
         y = y_mid
-        while web - 0.3 * span <= y <= web + 1.0 * span and 0 <= y < height:
+        while web <= y <= web + 1.0 * span and 0 <= y < height:
             lo, hi = max(int(x) - window, 0), min(int(x) + window + 1, width)
             segment = ridges[y, lo:hi]
             if segment.size == 0 or segment.max() < 0.5 * start_level:
@@ -354,7 +405,11 @@ def _trace(
     # Mid-shaft: the middle of the diaphysis, the narrow stretch around the bone's waist.
     # Found from widths, not from the ends, so a missed joint gap cannot move the band
     # onto a metaphysis.
-    ys_axis = np.arange(y_head, y_base + 0.5, 1.0)
+    # The metacarpal shafts lie below the finger webs (the webs are level with the proximal
+    # phalanges), so the waist is sought there only: a phalanx is narrower than a metacarpal.
+    ys_axis = np.arange(max(y_head, web + 0.1 * span), y_base + 0.5, 1.0)
+    if ys_axis.size < 5:
+        return None
     widths = np.array([_shaft_width(ridges[int(round(y))], a + b * y, span) for y in ys_axis])
     widths = _smooth1d(widths, max(0.03 * span, 1.0))
     inner = slice(int(0.15 * widths.size), max(int(0.85 * widths.size), int(0.15 * widths.size) + 1))

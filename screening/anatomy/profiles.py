@@ -47,6 +47,7 @@ class BandResult:
     valid_share: float  # share of profiles in which all four edges were found
     spread: float  # half the relative difference of the index between two interleaved halves
     centre_offset: float  # median shift of the shaft centre from the given axis, in pixels
+    slope: float = 0.0  # shift of the shaft centre per pixel along the axis: the axis's tilt
 
 
 def _subpixel(values: np.ndarray, index: int) -> float:
@@ -147,14 +148,15 @@ def sample_band(
     return sampled.mean(axis=1)
 
 
-def measure_band(profiles: np.ndarray, step: float, expected_width: float) -> BandResult:
+def measure_band(profiles: np.ndarray, step: float, expected_width: float, spacing: float = 1.0) -> BandResult:
     """Edges of the band's mean profile, and how well its two halves agree.
 
     Each profile's own edges give its shaft centre; the profiles are shifted onto a
     common centre and averaged, which cuts the noise that trabecular texture and
     quantisation put on any single profile (a 1-pixel jump of one endosteal edge is
     10-20 % of the index on a 20-pixel shaft). The relative difference between the
-    indices of two interleaved halves of the band, halved, is the spread.
+    indices of two interleaved halves of the band, halved, is the spread. ``spacing`` is
+    the distance between neighbouring profiles along the axis, for the tilt.
     """
     found = [(i, e) for i, e in enumerate(profile_edges(p, step, expected_width) for p in profiles) if e is not None]
     share = len(found) / max(len(profiles), 1)
@@ -170,11 +172,13 @@ def measure_band(profiles: np.ndarray, step: float, expected_width: float) -> Ba
     # along the band does not count as disagreement; only noise does.
     halves = [profile_edges(_shift(part.mean(axis=0), positions, offset), step, expected_width)
               for part in (aligned[0::2], aligned[1::2]) if len(part)]
+    along = np.array([i for i, _ in found], dtype=float) * spacing
+    slope = float(np.polyfit(along, centres, 1)[0]) if np.ptp(along) > 0 else 0.0
     if edges is None or len(halves) < 2 or any(h is None for h in halves):
-        return BandResult(edges, share, math.inf, offset)
+        return BandResult(edges, share, math.inf, offset, slope)
     indices = [(h.outer - h.inner) / h.outer for h in halves if h is not None]
     spread = abs(indices[0] - indices[1]) / max(sum(indices), 1e-6)
-    return BandResult(edges, share, float(spread), offset)
+    return BandResult(edges, share, float(spread), offset, slope)
 
 
 def _shift(profile: np.ndarray, positions: np.ndarray, offset: float) -> np.ndarray:

@@ -214,17 +214,24 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     expected = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
     step = max(expected / 80.0, 0.2)
     lanes = max(int(2 * half_length / BAND_PROFILES), 1)
+    spacing = 2 * half_length / max(BAND_PROFILES - 1, 1)
     first = measure_band(sample_band(image, centre, (ux, uy), half_length, 1.0 * expected, BAND_PROFILES, step,
-                                     lanes), step, expected)
+                                     lanes), step, expected, spacing)
     if first.edges is None:
         return _refused(ray.bone, _band_reason(first), unit, axis, _quality(first))
-    # Re-centre on the shaft found and sample again with a range fitted to its width.
+    # Re-centre on the shaft found, turn the axis by the drift of its centre along the
+    # band, and sample again with a range fitted to its width.
     nx, ny = -uy, ux
     centre = (centre[0] + first.centre_offset * nx, centre[1] + first.centre_offset * ny)
+    tilt = max(min(first.slope, 0.35), -0.35)  # at most ~20 degrees
+    ux, uy = ux + tilt * nx, uy + tilt * ny
+    norm = math.hypot(ux, uy)
+    ux, uy = ux / norm, uy / norm
+    nx, ny = -uy, ux
     width = first.edges.outer
     step = max(width / 80.0, 0.2)
     band = measure_band(sample_band(image, centre, (ux, uy), half_length, 0.85 * width, BAND_PROFILES, step,
-                                    lanes), step, width)
+                                    lanes), step, width, spacing)
     quality = _quality(band)
     if band.edges is None or band.valid_share < MIN_VALID_SHARE or band.spread > MAX_SPREAD:
         return _refused(ray.bone, _band_reason(band), unit, axis, quality)
@@ -244,6 +251,13 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
         for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))
     )
     scale = spacing or 1.0
+    ends = _joint_gaps(image, centre, (ux, uy), width, length)
+    if ends is not None:
+        axis = ends
+        length = math.dist(*ends)
+    else:  # the shaft around the band only: an axis drawn past unseen joints would mislead
+        reach = 0.3 * length
+        axis = ((centre[0] - reach * ux, centre[1] - reach * uy), (centre[0] + reach * ux, centre[1] + reach * uy))
     return BoneMeasurement(
         bone=ray.bone,
         measured=True,
@@ -252,13 +266,53 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
         outer_width=edges.outer * scale,
         inner_width=edges.inner * scale,
         cortical_thickness=(edges.outer - edges.inner) / 2 * scale,
-        length=length * scale if ray.ends_found else None,
+        length=length * scale if ends is not None else None,
         unit=unit,
         line=(at(edges.outer_left), at(edges.outer_right)),
         axis=axis,
         band=corners,  # type: ignore[arg-type]
         inner_line=(at(edges.inner_left), at(edges.inner_right)),
     )
+
+
+def _joint_gaps(image: np.ndarray, centre: Point, direction: Point, width: float, length: float) -> Segment | None:
+    """Base and head of the bone: the first clear dip along the axis on each side of the band.
+
+    Along the shaft's centre line the projected bone is bright; a joint gap (or, in
+    children, the growth plate under the head) is a dark line across it. The dip must
+    be at least a fifth of the bone's contrast over the soft tissue beside the shaft
+    and lie 25-90 % of the traced length from mid-shaft; otherwise the length is not
+    reported (None).
+    """
+    ux, uy = direction
+    step = 0.5
+    reach = 1.0 * length
+    # sample_band's profile runs across its "direction": given the axis turned by -90
+    # degrees it runs along the axis, base side first, averaged over the shaft's middle.
+    strip = sample_band(image, centre, (uy, -ux), 0.0, reach, 1, step, lanes=max(int(0.5 * width), 1))[0]
+    strip = _smooth(strip, max(0.05 * width / step, 1.0))
+    positions = (np.arange(strip.size) - (strip.size - 1) / 2) * step
+    beside = sample_band(image, centre, direction, 0.0, 0.9 * width, 1, step, lanes=3)[0]
+    contrast = float(np.median(strip[np.abs(positions) < 0.1 * length])) - float(min(beside[0], beside[-1]))
+    if contrast <= 0:
+        return None
+    from scipy.signal import find_peaks
+
+    dips, _ = find_peaks(-strip, prominence=0.2 * contrast)
+    near, far = 0.25 * length, 0.9 * length
+    head = [positions[i] for i in dips if near <= positions[i] <= far]
+    base = [positions[i] for i in dips if -far <= positions[i] <= -near]
+    if not head or not base:
+        return None
+    t_head, t_base = min(head), max(base)
+    return ((centre[0] + t_base * ux, centre[1] + t_base * uy), (centre[0] + t_head * ux, centre[1] + t_head * uy))
+
+
+def _smooth(values: np.ndarray, sigma: float) -> np.ndarray:
+    radius = max(int(3 * sigma), 1)
+    x = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    return np.convolve(np.pad(values, radius, mode="edge"), kernel / kernel.sum(), mode="valid")
 
 
 def _quality(band: BandResult) -> float:
