@@ -55,12 +55,34 @@ class HandLayout:
     finger_length_px: float  # fingertip to web spaces, in input pixels: the hand's scale
 
 
-def _normalise(pixels: np.ndarray) -> np.ndarray:
-    """Stretch to the 1st-99.5th percentile so exposure does not move the thresholds."""
-    lo, hi = np.percentile(pixels, (1.0, 99.5))
+def _film_region(small: np.ndarray) -> np.ndarray:
+    """Pixels that belong to the radiograph, not to the flat padding around a scanned film.
+
+    Exported films are often pasted on a uniform black (or white) canvas; the canvas is
+    a large region of exactly one value touching the image border. Everything else is
+    film, on which the thresholds below are computed.
+    """
+    valid = np.ones(small.shape, bool)
+    for level in (float(small.min()), float(small.max())):
+        flat = (np.abs(small - level) <= 1.0 / 255).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
+        border = set(labels[0, :]) | set(labels[-1, :]) | set(labels[:, 0]) | set(labels[:, -1])
+        for label in border:
+            if label and stats[label, cv2.CC_STAT_AREA] > 0.02 * small.size:
+                valid &= labels != label
+    if valid.mean() < 0.2:
+        return np.ones(small.shape, bool)
+    return cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _normalise(pixels: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Stretch the film's 1st-99.5th percentile to [0, 1] so exposure does not move thresholds."""
+    lo, hi = np.percentile(pixels[valid], (1.0, 99.5))
     if not hi > lo + 1e-3:
         return np.zeros_like(pixels, dtype=np.float32)
-    return np.clip((pixels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    out = np.clip((pixels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    out[~valid] = 0.0
+    return out
 
 
 def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
@@ -86,7 +108,7 @@ def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
     return out
 
 
-def _hand_mask(work: np.ndarray) -> np.ndarray | None:
+def _hand_mask(work: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
     """Largest bright component (hand and forearm over dark background), holes filled.
 
     One Otsu threshold over the whole image splits bone from the rest and cuts the thin
@@ -95,12 +117,15 @@ def _hand_mask(work: np.ndarray) -> np.ndarray | None:
     """
     blurred = cv2.GaussianBlur(work, (0, 0), 1.5)
     img8 = np.round(blurred * 255).astype(np.uint8)
-    first, _ = cv2.threshold(img8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    below = img8[img8 < first]
+    film = img8[valid]
+    if film.size < 100:
+        return None
+    first, _ = cv2.threshold(film.reshape(1, -1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    below = film[film < first]
     second = first
     if below.size > 100:
         second, _ = cv2.threshold(below.reshape(1, -1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    mask = (img8 > max(second, 0.35 * first)).astype(np.uint8)
+    mask = ((img8 > max(second, 0.35 * first)) & valid).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))  # drops thin film edges
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
@@ -232,10 +257,12 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     """
     height, width = pixels.shape
     scale = WORK_SIDE / max(height, width)
-    work = cv2.resize(_normalise(pixels), (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1)),
-                      interpolation=cv2.INTER_AREA)
-    work = _blank_bright_borders(work)
-    mask = _hand_mask(work)
+    small = cv2.resize(pixels.astype(np.float32),
+                       (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1)),
+                       interpolation=cv2.INTER_AREA)
+    valid = _film_region(small)
+    work = _blank_bright_borders(_normalise(small, valid))
+    mask = _hand_mask(work, valid)
     if mask is None or not 0.04 < mask.mean() < 0.85:
         return HandLayout((), "No hand outline could be separated from the background.", 0.0)
     upright = _upright(work, mask)
@@ -268,7 +295,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     y0, y1 = web + int(0.2 * span), web + int(0.4 * span)
     if y1 >= bones.shape[0] - 1:
         return HandLayout((), "The metacarpals are cut off by the image edge.", 0.0)
-    profile = ridges[y0:y1].mean(axis=0)
+    profile = cv2.GaussianBlur(bones, (0, 0), max(0.02 * span, 0.8))[y0:y1].mean(axis=0)
     peaks, props = find_peaks(profile, distance=max(int(0.08 * span), 2), prominence=0.15 * profile.max())
     if peaks.size < 4:
         return HandLayout((), f"Only {peaks.size} metacarpal shafts are visible across the palm; four are needed "
