@@ -214,9 +214,9 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     expected = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
     step = max(expected / 80.0, 0.2)
     lanes = max(int(2 * half_length / BAND_PROFILES), 1)
-    spacing = 2 * half_length / max(BAND_PROFILES - 1, 1)
+    profile_gap = 2 * half_length / max(BAND_PROFILES - 1, 1)
     first = measure_band(sample_band(image, centre, (ux, uy), half_length, 1.0 * expected, BAND_PROFILES, step,
-                                     lanes), step, expected, spacing)
+                                     lanes), step, expected, profile_gap)
     if first.edges is None:
         return _refused(ray.bone, _band_reason(first), unit, axis, _quality(first))
     # Re-centre on the shaft found, turn the axis by the drift of its centre along the
@@ -231,7 +231,7 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     width = first.edges.outer
     step = max(width / 80.0, 0.2)
     band = measure_band(sample_band(image, centre, (ux, uy), half_length, 0.85 * width, BAND_PROFILES, step,
-                                    lanes), step, width, spacing)
+                                    lanes), step, width, profile_gap)
     quality = _quality(band)
     if band.edges is None or band.valid_share < MIN_VALID_SHARE or band.spread > MAX_SPREAD:
         return _refused(ray.bone, _band_reason(band), unit, axis, quality)

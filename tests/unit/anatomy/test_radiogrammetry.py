@@ -1,0 +1,196 @@
+"""Metacarpal radiogrammetry: accuracy against phantom truth, refusals, and geometry."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from screening.anatomy.profiles import measure_band, profile_edges
+from screening.anatomy.radiogrammetry import (
+    MEASURED_BONES,
+    HandMeasurement,
+    draw_measurement,
+    measure_hand,
+    measure_shaft,
+)
+from training.phantoms import TRUTH_COLUMNS, image_rng, metacarpal_axes, metacarpal_truth, plan_dataset, write_dataset
+
+
+def hollow_cylinder_profile(outer: float, inner: float, medulla: float, blur: float, half_range: float, step: float):
+    """Projected path length across a hollow cylinder (cortex 1, medulla ``medulla``), blurred."""
+    x = np.arange(-half_range, half_range + step / 2, step)
+    chord_out = 2 * np.sqrt(np.clip((outer / 2) ** 2 - x**2, 0, None))
+    chord_in = 2 * np.sqrt(np.clip((inner / 2) ** 2 - x**2, 0, None))
+    attenuation = chord_out - (1 - medulla) * chord_in
+    radius = int(4 * blur / step)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) * step / blur) ** 2)
+    blurred = np.convolve(attenuation, kernel / kernel.sum(), mode="same")
+    return 0.2 + blurred / blurred.max() * 0.6
+
+
+def test_edges_of_a_projected_hollow_cylinder_are_found_where_the_bone_is():
+    profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
+    edges = profile_edges(profile, step=0.25, expected_width=40.0)
+    assert edges is not None
+    assert edges.outer == pytest.approx(40.0, rel=0.05)
+    assert edges.inner == pytest.approx(24.0, rel=0.10)
+    assert abs(edges.outer_left + edges.outer_right) < 0.5  # centred on the axis
+
+
+def test_a_solid_rod_has_no_medullary_canal_and_is_refused():
+    profile = hollow_cylinder_profile(outer=40.0, inner=0.0, medulla=1.0, blur=0.8, half_range=34.0, step=0.25)
+    assert profile_edges(profile, step=0.25, expected_width=40.0) is None
+
+
+def test_band_spread_is_small_for_a_steady_shaft_and_the_median_is_robust():
+    rng = np.random.default_rng(0)
+    base = hollow_cylinder_profile(outer=30.0, inner=18.0, medulla=0.3, blur=0.8, half_range=26.0, step=0.25)
+    profiles = np.array([base + rng.normal(0, 0.004, base.size) for _ in range(9)])
+    band = measure_band(profiles, step=0.25, expected_width=30.0)
+    assert band.edges is not None and band.valid_share == 1.0
+    assert band.spread < 0.03
+    index = (band.edges.outer - band.edges.inner) / band.edges.outer
+    assert index == pytest.approx(12.0 / 30.0, rel=0.15)
+
+
+@pytest.fixture(scope="module")
+def phantom_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("phantoms")
+    manifest = write_dataset(out, 8, seed=31, size=512, workers=1)
+    rows = list(csv.DictReader(manifest.open()))
+    return out, rows, plan_dataset(8, 31)
+
+
+def test_manifest_carries_each_metacarpals_true_widths_and_length(phantom_set):
+    out, rows, specs = phantom_set
+    for row, spec in zip(rows, specs):
+        assert set(TRUTH_COLUMNS) <= set(row)
+        truth = metacarpal_truth(spec.patient, spec.image_number, 512, image_rng(31, spec))
+        for bone in ("mc2", "mc3", "mc4"):
+            outer, inner = float(row[f"{bone}_outer_px"]), float(row[f"{bone}_inner_px"])
+            assert outer == pytest.approx(truth[f"{bone}_outer_px"], abs=1e-3)
+            assert 0 < inner < outer and float(row[f"{bone}_length_px"]) > 4 * outer
+            # The generator's shell is ci * R inside an outer radius of 0.86 R.
+            assert (outer - inner) / outer == pytest.approx(float(row["cortical_index"]) / 0.86, abs=2e-3)
+
+
+def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_set):
+    """The edge measurement alone: D within 6 %, the index within 20 % (see docs for the bias)."""
+    out, rows, specs = phantom_set
+    errors_outer, errors_index = [], []
+    for row, spec in zip(rows, specs):
+        pixels = cv2.imread(str(out / row["file"]), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+        axes = metacarpal_axes(spec.patient, spec.image_number, 512, image_rng(31, spec))
+        for bone, (base, head) in axes.items():
+            key = bone.lower()
+            outer, inner = float(row[f"{key}_outer_px"]), float(row[f"{key}_inner_px"])
+            m = measure_shaft(pixels, bone, base, head, outer)
+            if m.measured:
+                errors_outer.append(abs(m.outer_width / outer - 1))
+                errors_index.append(abs(m.cortical_index / ((outer - inner) / outer) - 1))
+    assert len(errors_outer) >= 0.75 * 3 * len(rows)
+    assert np.mean(errors_outer) <= 0.06
+    assert np.mean(errors_index) <= 0.20
+
+
+def _all_refused(m: HandMeasurement) -> bool:
+    return (not m.measured and m.reason and m.cortical_index is None
+            and [b.bone for b in m.bones] == list(MEASURED_BONES)
+            and all(not b.measured and b.reason and b.outer_width is None for b in m.bones))
+
+
+def test_blank_image_is_refused_with_a_reason():
+    assert _all_refused(measure_hand(np.full((600, 500), 0.4, np.float32)))
+
+
+def test_tiny_image_is_refused_as_too_small():
+    m = measure_hand(np.random.default_rng(0).random((60, 50)).astype(np.float32))
+    assert _all_refused(m) and "too small" in m.reason
+
+
+def test_knee_like_image_is_refused():
+    """Two thick long bones meeting at a joint, no fingers: no metacarpal may be measured."""
+    h, w = 800, 600
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    soft = (np.abs(xs - w / 2) < 200).astype(np.float32) * 0.3
+    femur = (np.abs(xs - w / 2) < 110) & (ys < 380)
+    tibia = (np.abs(xs - w / 2) < 100) & (ys > 420)
+    image = 0.05 + soft + 0.45 * (femur | tibia)
+    image = cv2.GaussianBlur(image, (0, 0), 3) + np.random.default_rng(1).normal(0, 0.01, image.shape)
+    m = measure_hand(np.clip(image, 0, 1).astype(np.float32))
+    assert _all_refused(m)
+
+
+def test_pixel_spacing_gives_millimetres_and_never_otherwise(phantom_set):
+    out, rows, specs = phantom_set
+    row, spec = rows[0], specs[0]
+    pixels = cv2.imread(str(out / row["file"]), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    base, head = metacarpal_axes(spec.patient, spec.image_number, 512, image_rng(31, spec))["MC3"]
+    outer = float(row["mc3_outer_px"])
+    in_px = measure_shaft(pixels, "MC3", base, head, outer)
+    in_mm = measure_shaft(pixels, "MC3", base, head, outer, pixel_spacing_mm=0.1)
+    assert in_px.measured and in_mm.measured
+    assert in_px.unit == "px" and in_mm.unit == "mm"
+    assert in_mm.outer_width == pytest.approx(in_px.outer_width * 0.1)
+    assert in_mm.cortical_index == pytest.approx(in_px.cortical_index)
+    with pytest.raises(ValueError):
+        measure_hand(pixels, pixel_spacing_mm=25.0)
+
+
+def test_hand_box_keeps_coordinates_in_the_full_image(phantom_set):
+    out, rows, _ = phantom_set
+    pixels = cv2.imread(str(out / rows[0]["file"]), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    padded = np.zeros((700, 800), np.float32)
+    padded[100:612, 200:712] = pixels
+    whole = measure_hand(pixels)
+    boxed = measure_hand(padded, hand_box=(200, 100, 712, 612))
+    assert whole.measured == boxed.measured
+    for a, b in zip(whole.bones, boxed.bones):
+        if a.axis is not None:
+            assert b.axis is not None
+            assert b.axis[0][0] == pytest.approx(a.axis[0][0] + 200, abs=0.5)
+            assert b.axis[0][1] == pytest.approx(a.axis[0][1] + 100, abs=0.5)
+
+
+def test_overlay_is_an_rgb_picture_of_the_same_size_with_lines_drawn(phantom_set):
+    out, rows, specs = phantom_set
+    row, spec = rows[0], specs[0]
+    pixels = cv2.imread(str(out / row["file"]), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    base, head = metacarpal_axes(spec.patient, spec.image_number, 512, image_rng(31, spec))["MC3"]
+    bone = measure_shaft(pixels, "MC3", base, head, float(row["mc3_outer_px"]))
+    hand = HandMeasurement(True, "", (bone,), bone.cortical_index, "BHI", None, None)
+    rgb = draw_measurement(pixels, hand)
+    assert rgb.shape == (*pixels.shape, 3) and rgb.dtype == np.uint8
+    colourful = np.abs(rgb[..., 0].astype(int) - rgb[..., 2].astype(int)) > 40
+    (x0, y0), (x1, y1) = bone.line
+    assert colourful[int(round((y0 + y1) / 2)), int(round((x0 + x1) / 2))] or colourful.sum() > 50
+
+
+def test_real_rsna_hands_are_mostly_measured_with_lines_inside_the_image(samples_dir):
+    folder = samples_dir / "rsna-boneage-hand" / "images"
+    files = sorted(folder.glob("*.png"))[:16]
+    measured = 0
+    for path in files:
+        pixels = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+        m = measure_hand(pixels)
+        measured += m.measured
+        for b in m.bones:
+            if b.measured:
+                for x, y in b.line:
+                    assert 0 <= x < pixels.shape[1] and 0 <= y < pixels.shape[0]
+                assert 0.05 < b.cortical_index < 0.95 and b.unit == "px" and b.quality > 0
+        if m.measured:
+            assert 0.05 < m.cortical_index < 0.95 and m.cortical_thickness_mm is None and m.index_value is None
+    assert measured >= 0.4 * len(files)
+
+
+def test_mirroring_a_real_hand_keeps_the_index(samples_dir):
+    path = samples_dir / "rsna-boneage-hand" / "images" / "10668.png"
+    pixels = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    a, b = measure_hand(pixels), measure_hand(np.ascontiguousarray(pixels[:, ::-1]))
+    assert a.measured and b.measured
+    assert math.isclose(a.cortical_index, b.cortical_index, rel_tol=0.05)
