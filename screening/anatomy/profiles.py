@@ -151,7 +151,9 @@ def sample_band(
     return sampled.mean(axis=1)
 
 
-def measure_band(profiles: np.ndarray, step: float, expected_width: float, spacing: float = 1.0) -> BandResult:
+def measure_band(
+    profiles: np.ndarray, step: float, expected_width: float, spacing: float = 1.0, fit: bool = True
+) -> BandResult:
     """Edges of the band's mean profile, and how well its two halves agree.
 
     Each profile's own edges give its shaft centre; the profiles are shifted onto a
@@ -159,7 +161,8 @@ def measure_band(profiles: np.ndarray, step: float, expected_width: float, spaci
     quantisation put on any single profile (a 1-pixel jump of one endosteal edge is
     10-20 % of the index on a 20-pixel shaft). The relative difference between the
     indices of two interleaved halves of the band, halved, is the spread. ``spacing`` is
-    the distance between neighbouring profiles along the axis, for the tilt.
+    the distance between neighbouring profiles along the axis, for the tilt. ``fit``:
+    refine the edges with :func:`fit_hollow_cylinder` (a first, locating pass can skip it).
     """
     found = [(i, e) for i, e in enumerate(profile_edges(p, step, expected_width) for p in profiles) if e is not None]
     share = len(found) / max(len(profiles), 1)
@@ -172,7 +175,7 @@ def measure_band(profiles: np.ndarray, step: float, expected_width: float, spaci
     # Shifted back onto the median centre, so edges stay relative to the given axis.
     mean_profile = _shift(aligned.mean(axis=0), positions, offset)
     edges = profile_edges(mean_profile, step, expected_width)
-    if edges is not None:
+    if edges is not None and fit:
         edges = fit_hollow_cylinder(mean_profile, step, edges)
     # Interleaved halves span the same stretch of bone, so a real taper of the cortex
     # along the band does not count as disagreement; only noise does.
@@ -208,7 +211,11 @@ def fit_hollow_cylinder(profile: np.ndarray, step: float, start: Edges) -> Edges
     None when the fit fails or lands far (> 25 %) from the edge estimate: then the
     profile is not a hollow shaft seen cleanly.
     """
-    x = (np.arange(profile.size) - (profile.size - 1) / 2) * step
+    # About 60 samples across the profile are plenty for 8 parameters and keep it cheap.
+    stride = max(int(profile.size / 60), 1)
+    x = ((np.arange(profile.size) - (profile.size - 1) / 2) * step)[::stride]
+    profile = profile[::stride]
+    step *= stride
     centre = (start.outer_left + start.outer_right) / 2
     outer, inner = start.outer / 2, max(start.inner / 2, 0.5)
     low, high = float(profile.min()), float(profile.max())
@@ -219,7 +226,7 @@ def fit_hollow_cylinder(profile: np.ndarray, step: float, start: Edges) -> Edges
     p0 = np.clip(p0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
     try:
         result = least_squares(lambda p: _cylinder_model(p, x, step) - profile, p0, bounds=(lower, upper),
-                               x_scale="jac", max_nfev=200)
+                               x_scale="jac", max_nfev=60, ftol=1e-6, xtol=1e-6)
     except (ValueError, np.linalg.LinAlgError):
         return None
     c, r_out, r_in = result.x[:3]

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.anatomy.profiles import measure_band, profile_edges
+from screening.anatomy.profiles import fit_hollow_cylinder, measure_band, profile_edges
 from screening.anatomy.radiogrammetry import (
     MEASURED_BONES,
     HandMeasurement,
@@ -35,10 +35,12 @@ def hollow_cylinder_profile(outer: float, inner: float, medulla: float, blur: fl
 def test_edges_of_a_projected_hollow_cylinder_are_found_where_the_bone_is():
     profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
     edges = profile_edges(profile, step=0.25, expected_width=40.0)
-    assert edges is not None
-    assert edges.outer == pytest.approx(40.0, rel=0.05)
-    assert edges.inner == pytest.approx(24.0, rel=0.10)
-    assert abs(edges.outer_left + edges.outer_right) < 0.5  # centred on the axis
+    assert edges is not None  # derivative edges: close, biased by blur in opposite ways
+    assert edges.outer == pytest.approx(40.0, rel=0.10) and edges.inner == pytest.approx(24.0, rel=0.10)
+    fitted = fit_hollow_cylinder(profile, 0.25, edges)
+    assert fitted is not None  # the model includes the blur: the radii come back
+    assert fitted.outer == pytest.approx(40.0, rel=0.02) and fitted.inner == pytest.approx(24.0, rel=0.02)
+    assert abs(fitted.outer_left + fitted.outer_right) < 0.2  # centred on the axis
 
 
 def test_a_solid_rod_has_no_medullary_canal_and_is_refused():
@@ -54,7 +56,7 @@ def test_band_spread_is_small_for_a_steady_shaft_and_the_median_is_robust():
     assert band.edges is not None and band.valid_share == 1.0
     assert band.spread < 0.03
     index = (band.edges.outer - band.edges.inner) / band.edges.outer
-    assert index == pytest.approx(12.0 / 30.0, rel=0.15)
+    assert index == pytest.approx(12.0 / 30.0, rel=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +75,13 @@ def test_manifest_carries_each_metacarpals_true_widths_and_length(phantom_set):
         for bone in ("mc2", "mc3", "mc4"):
             outer, inner = float(row[f"{bone}_outer_px"]), float(row[f"{bone}_inner_px"])
             assert outer == pytest.approx(truth[f"{bone}_outer_px"], abs=1e-3)
-            assert 0 < inner < outer and float(row[f"{bone}_length_px"]) > 4 * outer
+            assert 0 < inner < outer and float(row[f"{bone}_length_px"]) > 3 * outer
             # The generator's shell is ci * R inside an outer radius of 0.86 R.
             assert (outer - inner) / outer == pytest.approx(float(row["cortical_index"]) / 0.86, abs=2e-3)
 
 
 def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_set):
-    """The edge measurement alone: D within 6 %, the index within 20 % (see docs for the bias)."""
+    """The edge measurement alone: D within 5 %, the index within 10 % (see docs for the bias)."""
     out, rows, specs = phantom_set
     errors_outer, errors_index = [], []
     for row, spec in zip(rows, specs):
@@ -93,8 +95,8 @@ def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_
                 errors_outer.append(abs(m.outer_width / outer - 1))
                 errors_index.append(abs(m.cortical_index / ((outer - inner) / outer) - 1))
     assert len(errors_outer) >= 0.75 * 3 * len(rows)
-    assert np.mean(errors_outer) <= 0.06
-    assert np.mean(errors_index) <= 0.20
+    assert np.mean(errors_outer) <= 0.05
+    assert np.mean(errors_index) <= 0.10
 
 
 def _all_refused(m: HandMeasurement) -> bool:
