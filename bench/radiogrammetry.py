@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
 
-from screening.anatomy.radiogrammetry import measure_hand  # noqa: E402
-from screening.imaging import decode_image  # noqa: E402
+from screening.anatomy.radiogrammetry import measure_hand
+from screening.imaging import decode_image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "xray-samples" / "rsna-boneage-hand" / "images"
 

@@ -16,7 +16,11 @@ from pathlib import Path
 import click
 import cv2
 
-from screening.anatomy.radiogrammetry import HandMeasurement, draw_measurement, measure_hand
+from screening.anatomy.radiogrammetry import (
+    HandMeasurement,
+    draw_measurement,
+    measure_hand,
+)
 from screening.archives import MANIFEST_NAME, ArchiveError, Member, iter_archive
 from screening.imaging import DecodeError, decode_image
 

@@ -26,9 +26,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from screening.anatomy.radiogrammetry import HandMeasurement, draw_measurement, measure_hand, measure_shaft
+from screening.anatomy.radiogrammetry import (
+    HandMeasurement,
+    draw_measurement,
+    measure_hand,
+    measure_shaft,
+)
 from screening.imaging import decode_image
-from training.phantoms import TRUTH_BONES, image_rng, metacarpal_axes, plan_dataset, write_dataset
+from training.phantoms import (
+    TRUTH_BONES,
+    image_rng,
+    metacarpal_axes,
+    plan_dataset,
+    write_dataset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +114,7 @@ def _variants(pixels: np.ndarray) -> list[np.ndarray]:
                               if factor < 1 else cv2.INTER_LINEAR))
     for gamma in (0.7, 1.4):
         out.append(np.power(np.clip(pixels, 0, 1), gamma).astype(np.float32))
-    ok, buf = cv2.imencode(".jpg", np.round(pixels * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
+    _ok, buf = cv2.imencode(".jpg", np.round(pixels * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
     out.append(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0)
     out.append(np.ascontiguousarray(pixels[:, ::-1]))
     return out

@@ -65,7 +65,7 @@ def _film_region(small: np.ndarray) -> np.ndarray:
     valid = np.ones(small.shape, bool)
     for level in (float(small.min()), float(small.max())):
         flat = (np.abs(small - level) <= 1.0 / 255).astype(np.uint8)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
+        _count, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
         border = set(labels[0, :]) | set(labels[-1, :]) | set(labels[:, 0]) | set(labels[:, -1])
         for label in border:
             if label and stats[label, cv2.CC_STAT_AREA] > 0.02 * small.size:
@@ -93,18 +93,16 @@ def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
     are bright; at most 15 % of each side is removed.
     """
     out = work.copy()
-    height, width = work.shape
     bright = work > 0.5
-    for axis_len, other_len, line in ((height, width, lambda i: bright[i, :]), (width, height, lambda i: bright[:, i])):
-        limit = int(0.15 * axis_len)
-        for indices in (range(0, limit), range(axis_len - 1, axis_len - 1 - limit, -1)):
+    for axis in (0, 1):  # rows from the top and bottom, then columns from left and right
+        lines = bright if axis == 0 else bright.T
+        target = out if axis == 0 else out.T  # a view: writing to it writes to ``out``
+        limit = int(0.15 * lines.shape[0])
+        for indices in (range(limit), range(lines.shape[0] - 1, lines.shape[0] - 1 - limit, -1)):
             for i in indices:
-                if line(i).mean() < 0.9:
+                if lines[i].mean() < 0.9:
                     break
-                if line is not None and axis_len == height and other_len == width:
-                    out[i, :] = 0.0
-                else:
-                    out[:, i] = 0.0
+                target[i] = 0.0
     return out
 
 
@@ -168,7 +166,7 @@ def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
     cov = np.cov(np.vstack([xs - cx, ys - cy]))
     evals, evecs = np.linalg.eigh(cov)
     major = evecs[:, int(np.argmax(evals))]
-    side = int(math.ceil(math.hypot(*work.shape)))
+    side = math.ceil(math.hypot(*work.shape))
     best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
     for sign in (1.0, -1.0):
         direction = sign * major  # candidate distal direction, image coordinates
@@ -264,7 +262,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     height, width = pixels.shape
     scale = WORK_SIDE / max(height, width)
     small = cv2.resize(pixels.astype(np.float32),
-                       (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1)),
+                       (max(round(width * scale), 1), max(round(height * scale), 1)),
                        interpolation=cv2.INTER_AREA)
     valid = _film_region(small)
     work = _blank_bright_borders(_normalise(small, valid))
@@ -302,7 +300,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     if y1 >= bones.shape[0] - 1:
         return HandLayout((), "The metacarpals are cut off by the image edge.", 0.0)
     profile = cv2.GaussianBlur(bones, (0, 0), max(0.02 * span, 0.8))[y0:y1].mean(axis=0)
-    peaks, props = find_peaks(profile, distance=max(int(0.08 * span), 2), prominence=0.15 * profile.max())
+    peaks, _props = find_peaks(profile, distance=max(int(0.08 * span), 2), prominence=0.15 * profile.max())
     if peaks.size < 4:
         return HandLayout((), f"Only {peaks.size} metacarpal shafts are visible across the palm; four are needed "
                               "to tell which is which.", 0.0)
@@ -443,7 +441,7 @@ def _trace(
     ys_axis = np.arange(max(y_head, web + 0.1 * span), y_base + 0.5, 1.0)
     if ys_axis.size < 5:
         return None
-    widths = np.array([_shaft_width(ridges[int(round(y))], a + b * y, span) for y in ys_axis])
+    widths = np.array([_shaft_width(ridges[round(y)], a + b * y, span) for y in ys_axis])
     widths = _smooth1d(widths, max(0.03 * span, 1.0))
     inner = slice(int(0.15 * widths.size), max(int(0.85 * widths.size), int(0.15 * widths.size) + 1))
     waist = inner.start + int(np.argmin(widths[inner]))
@@ -466,7 +464,7 @@ def _shaft_width(row: np.ndarray, x_centre: float, span: float) -> float:
     centre outwards does not stop in the medulla; blur widens every bone alike, which
     keeps the comparison along one bone fair.
     """
-    centre = int(round(x_centre))
+    centre = round(x_centre)
     reach = int(0.15 * span)
     lo, hi = max(centre - reach, 0), min(centre + reach + 1, row.size)
     if hi - lo < 3:

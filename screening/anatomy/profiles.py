@@ -93,7 +93,7 @@ def profile_edges(profile: np.ndarray, step: float, expected_width: float) -> Ed
     outer_strength = min(grad[left_outer], -grad[right_outer])
     if outer_strength <= 0:
         return None
-    mid = int(round((lo + ro) / 2))
+    mid = round((lo + ro) / 2)
     margin = max(int(0.06 * (ro - lo)), 1)
     left_zone = grad[left_outer + margin : mid + 1]
     right_zone = grad[mid : right_outer - margin + 1]

@@ -384,10 +384,10 @@ def draw_measurement(pixels: np.ndarray, measurement: HandMeasurement) -> np.nda
     """
     gray = np.clip(np.asarray(pixels, dtype=np.float32), 0.0, 1.0)
     rgb = cv2.cvtColor(np.round(gray * 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
-    thick = max(1, int(round(max(rgb.shape) / 500)))
+    thick = max(1, round(max(rgb.shape) / 500))
 
     def pt(p: Point) -> tuple[int, int]:
-        return int(round(p[0])), int(round(p[1]))
+        return round(p[0]), round(p[1])
 
     for b in measurement.bones:
         if b.axis is None:

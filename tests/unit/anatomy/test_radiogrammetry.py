@@ -17,7 +17,14 @@ from screening.anatomy.radiogrammetry import (
     measure_hand,
     measure_shaft,
 )
-from training.phantoms import TRUTH_COLUMNS, image_rng, metacarpal_axes, metacarpal_truth, plan_dataset, write_dataset
+from training.phantoms import (
+    TRUTH_COLUMNS,
+    image_rng,
+    metacarpal_axes,
+    metacarpal_truth,
+    plan_dataset,
+    write_dataset,
+)
 
 
 def hollow_cylinder_profile(outer: float, inner: float, medulla: float, blur: float, half_range: float, step: float):
@@ -68,7 +75,7 @@ def phantom_set(tmp_path_factory):
 
 
 def test_manifest_carries_each_metacarpals_true_widths_and_length(phantom_set):
-    out, rows, specs = phantom_set
+    _out, rows, specs = phantom_set
     for row, spec in zip(rows, specs):
         assert set(TRUTH_COLUMNS) <= set(row)
         truth = metacarpal_truth(spec.patient, spec.image_number, 512, image_rng(31, spec))
@@ -169,7 +176,7 @@ def test_overlay_is_an_rgb_picture_of_the_same_size_with_lines_drawn(phantom_set
     assert rgb.shape == (*pixels.shape, 3) and rgb.dtype == np.uint8
     colourful = np.abs(rgb[..., 0].astype(int) - rgb[..., 2].astype(int)) > 40
     (x0, y0), (x1, y1) = bone.line
-    assert colourful[int(round((y0 + y1) / 2)), int(round((x0 + x1) / 2))] or colourful.sum() > 50
+    assert colourful[round((y0 + y1) / 2), round((x0 + x1) / 2)] or colourful.sum() > 50
 
 
 def test_real_rsna_hands_are_mostly_measured_with_lines_inside_the_image(samples_dir):
