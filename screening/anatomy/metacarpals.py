@@ -40,6 +40,7 @@ class Ray:
     width_px: float  # rough outer width from the working image, for the profile range
     ends_found: bool  # both joint gaps seen; otherwise the length is not reported
     mid: Point  # centre of the diaphysis on the axis: where the mid-shaft band goes
+    web: Point | None = None  # the axis point level with the finger webs: metacarpals lie proximal of it
 
     @property
     def length(self) -> float:
@@ -319,7 +320,9 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
         base = _to_input(inverse, (x_base, y_base), scale)
         head = _to_input(inverse, (x_head, y_head), scale)
         centre = _to_input(inverse, (x_centre, y_centre), scale)
-        rays.append(Ray(label, base, head, w / scale, ends_found, centre))
+        slope = (x_head - x_base) / (y_head - y_base) if y_head != y_base else 0.0
+        web_point = _to_input(inverse, (x_centre + slope * (web - y_centre), float(web)), scale)
+        rays.append(Ray(label, base, head, w / scale, ends_found, centre, web_point))
     return HandLayout(_parallel_rays(rays), "", span / scale)
 
 

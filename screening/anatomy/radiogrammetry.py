@@ -50,12 +50,14 @@ Sources (see docs/radiogrammetry.md for what each is used for):
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.signal import find_peaks
 
 from .metacarpals import Ray, locate_metacarpals
 from .profiles import BandResult, measure_band, sample_band
@@ -209,7 +211,14 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     if length < 4 * MIN_SHAFT_WIDTH_PX:
         return _refused(ray.bone, "The bone is too small in the image to measure.", unit, axis)
     ux, uy = (ray.head[0] - ray.base[0]) / length, (ray.head[1] - ray.base[1]) / length
+    # The band goes on the middle of the metacarpal found between its joint gaps; when the
+    # gaps are not seen, on the shaft's waist found by the localiser (no length then).
     centre = ray.mid
+    segment = _metacarpal_segment(image, ray, (ux, uy))
+    if segment is not None:
+        t0, t1 = segment
+        centre = (ray.mid[0] + (t0 + t1) / 2 * ux, ray.mid[1] + (t0 + t1) / 2 * uy)
+        length = t1 - t0
     half_length = BAND_FRACTION * length / 2
     expected = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
     step = max(expected / 80.0, 0.2)
@@ -251,13 +260,10 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
         for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))
     )
     scale = spacing or 1.0
-    ends = _joint_gaps(image, centre, (ux, uy), width, length)
-    if ends is not None:
-        axis = ends
-        length = math.dist(*ends)
-    else:  # the shaft around the band only: an axis drawn past unseen joints would mislead
-        reach = 0.3 * length
-        axis = ((centre[0] - reach * ux, centre[1] - reach * uy), (centre[0] + reach * ux, centre[1] + reach * uy))
+    reach = length / 2 if segment is not None else 0.3 * length
+    # Without both joint gaps only the shaft around the band is drawn: an axis drawn past
+    # unseen joints would mislead, and no length is reported.
+    axis = ((centre[0] - reach * ux, centre[1] - reach * uy), (centre[0] + reach * ux, centre[1] + reach * uy))
     return BoneMeasurement(
         bone=ray.bone,
         measured=True,
@@ -266,7 +272,7 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
         outer_width=edges.outer * scale,
         inner_width=edges.inner * scale,
         cortical_thickness=(edges.outer - edges.inner) / 2 * scale,
-        length=length * scale if ends is not None else None,
+        length=length * scale if segment is not None else None,
         unit=unit,
         line=(at(edges.outer_left), at(edges.outer_right)),
         axis=axis,
@@ -275,37 +281,51 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     )
 
 
-def _joint_gaps(image: np.ndarray, centre: Point, direction: Point, width: float, length: float) -> Segment | None:
-    """Base and head of the bone: the first clear dip along the axis on each side of the band.
+def _metacarpal_segment(image: np.ndarray, ray: Ray, direction: Point) -> tuple[float, float] | None:
+    """Where the metacarpal starts and ends on its ray, in pixels from ``ray.mid`` along ``direction``.
 
-    Along the shaft's centre line the projected bone is bright; a joint gap (or, in
-    children, the growth plate under the head) is a dark line across it. The dip must
-    be at least a fifth of the bone's contrast over the soft tissue beside the shaft
-    and lie 25-90 % of the traced length from mid-shaft; otherwise the length is not
-    reported (None).
+    Along a finger's ray the bones follow each other, separated by joint gaps that are
+    dark lines across the bright bone. The ray is cut at those gaps (dips of at least a
+    fifth of the bone's contrast over the soft tissue beside it); the metacarpal is the
+    longest piece whose middle lies proximal of the finger webs and on the traced ray
+    (not beyond its base, where the radius lies): on the 2nd-4th rays the metacarpal is the longest bone, and the webs lie
+    level with the proximal phalanges. None when no piece is at least three
+    shaft-widths long.
     """
     ux, uy = direction
+    width = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
     step = 0.5
-    reach = 1.0 * length
+    reach = 2.0 * ray.length
     # sample_band's profile runs across its "direction": given the axis turned by -90
     # degrees it runs along the axis, base side first, averaged over the shaft's middle.
-    strip = sample_band(image, centre, (uy, -ux), 0.0, reach, 1, step, lanes=max(int(0.5 * width), 1))[0]
+    strip = sample_band(image, ray.mid, (uy, -ux), 0.0, reach, 1, step, lanes=max(int(0.4 * width), 1))[0]
     strip = _smooth(strip, max(0.05 * width / step, 1.0))
     positions = (np.arange(strip.size) - (strip.size - 1) / 2) * step
-    beside = sample_band(image, centre, direction, 0.0, 0.9 * width, 1, step, lanes=3)[0]
-    contrast = float(np.median(strip[np.abs(positions) < 0.1 * length])) - float(min(beside[0], beside[-1]))
+    beside = sample_band(image, ray.mid, direction, 0.0, 1.0 * width, 1, step, lanes=3)[0]
+    soft = float(min(beside[0], beside[-1]))
+    contrast = float(np.median(strip[np.abs(positions) < 0.1 * ray.length])) - soft
     if contrast <= 0:
         return None
-    from scipy.signal import find_peaks
-
     dips, _ = find_peaks(-strip, prominence=0.2 * contrast)
-    near, far = 0.25 * length, 0.9 * length
-    head = [positions[i] for i in dips if near <= positions[i] <= far]
-    base = [positions[i] for i in dips if -far <= positions[i] <= -near]
-    if not head or not base:
+    cuts = [0, *dips.tolist(), strip.size - 1]
+    t_web = math.inf
+    if ray.web is not None:
+        t_web = (ray.web[0] - ray.mid[0]) * ux + (ray.web[1] - ray.mid[1]) * uy
+    t_base = (ray.base[0] - ray.mid[0]) * ux + (ray.base[1] - ray.mid[1]) * uy
+    t_head = (ray.head[0] - ray.mid[0]) * ux + (ray.head[1] - ray.mid[1]) * uy
+    best: tuple[float, float] | None = None
+    for a, b in itertools.pairwise(cuts):
+        t0, t1 = float(positions[a]), float(positions[b])
+        middle = (t0 + t1) / 2
+        if a == 0 or b == strip.size - 1 or middle >= t_web or not t_base <= middle <= t_head:
+            continue  # cut by the sampling range, distal of the webs, or off the traced ray
+        if float(np.median(strip[a:b])) - soft < 0.5 * contrast:
+            continue  # mostly soft tissue: a gap, not a bone
+        if best is None or t1 - t0 > best[1] - best[0]:
+            best = (t0, t1)
+    if best is None or best[1] - best[0] < 3 * width:
         return None
-    t_head, t_base = min(head), max(base)
-    return ((centre[0] + t_base * ux, centre[1] + t_base * uy), (centre[0] + t_head * ux, centre[1] + t_head * uy))
+    return best
 
 
 def _smooth(values: np.ndarray, sigma: float) -> np.ndarray:
