@@ -306,6 +306,9 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
         return HandLayout((), f"Only {peaks.size} metacarpal shafts are visible across the palm; four are needed "
                               "to tell which is which.", 0.0)
     thumb_left = _thumb_is_left(up_mask, web, span, min_len, peaks)
+    if thumb_left is None:
+        return HandLayout((), "Which side the thumb is on cannot be told reliably, so the metacarpals "
+                              "cannot be labelled.", span / scale)
     order = peaks[::-1] if thumb_left else peaks  # from the little-finger side
     spacing = np.abs(np.diff(order[:4].astype(float)))
     if spacing.max() > 2.2 * spacing.min():
@@ -342,33 +345,40 @@ def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
     return tuple(r for r, a in zip(rays, angles) if abs((a - reference + 180) % 360 - 180) <= 20.0)
 
 
-def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks: np.ndarray) -> bool:
-    """Which side the thumb is on, in the upright frame.
+def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks: np.ndarray) -> bool | None:
+    """Which side the thumb is on, in the upright frame; None when the cues disagree.
 
-    First cue: below the finger webs the thumb is usually still a separate, narrower
-    run beside the palm; each such row votes for the narrow run's side, lower rows more.
-    Second: the thumb's metacarpal, when it crosses the palm profile, sits after a gap
-    clearly wider than those between MC2-MC5. Last: more hand lies beyond the outermost
-    shaft on the thumb side.
+    Cues: (1) below the finger webs the thumb is usually still a separate, narrower run
+    beside the palm, and each such row votes for the narrow run's side, lower rows more
+    (the little finger can hang free just below the webs, the thumb stays separate
+    further down); (2) the thumb's metacarpal, when it crosses the palm profile, sits
+    after a gap clearly wider than those between MC2-MC5; (3) more hand lies beyond the
+    outermost shaft on the thumb side, the weakest cue, used alone only when the first
+    two are silent. The first two must agree: swapped labels put every line on the
+    wrong bone, so disagreement (or a near tie of the last cue) is a refusal.
     """
+    opinions: list[bool] = []
     votes = 0.0
     for y in range(web + int(0.1 * span), min(web + int(1.0 * span), mask.shape[0])):
         runs = _row_runs(mask[y], min_len)
         if len(runs) == 2:
             widths = [b - a for a, b in runs]
             if min(widths) < 0.6 * max(widths):
-                # The little finger can hang free just below the webs; the thumb stays
-                # separate further down.
                 votes += (y - web) * (1 if widths[0] < widths[1] else -1)
     if abs(votes) > 0.5 * span:
-        return votes > 0
+        opinions.append(votes > 0)
     if peaks.size >= 5:
         gaps = np.diff(peaks.astype(float))
         inner = float(np.median(gaps))
         if max(gaps[0], gaps[-1]) > 1.4 * inner and abs(gaps[0] - gaps[-1]) > 0.4 * inner:
-            return bool(gaps[0] > gaps[-1])
+            opinions.append(bool(gaps[0] > gaps[-1]))
+    if opinions:
+        return opinions[0] if all(o == opinions[0] for o in opinions) else None
     region = mask[max(web - int(0.3 * span), 0) : min(web + int(0.6 * span), mask.shape[0])]
-    return int(region[:, : peaks[0]].sum()) > int(region[:, peaks[-1] + 1 :].sum())
+    left, right = int(region[:, : peaks[0]].sum()), int(region[:, peaks[-1] + 1 :].sum())
+    if abs(left - right) <= 0.2 * max(left, right, 1):
+        return None
+    return left > right
 
 
 def _to_input(inverse: np.ndarray, point: Point, scale: float) -> Point:
