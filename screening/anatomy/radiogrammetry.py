@@ -225,7 +225,7 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     lanes = max(int(2 * half_length / BAND_PROFILES), 1)
     profile_gap = 2 * half_length / max(BAND_PROFILES - 1, 1)
     first = measure_band(sample_band(image, centre, (ux, uy), half_length, 1.0 * expected, BAND_PROFILES, step,
-                                     lanes), step, expected, profile_gap, fit=False)
+                                     lanes), step, expected, profile_gap)
     if first.edges is None:
         return _refused(ray.bone, _band_reason(first), unit, axis, _quality(first))
     # Re-centre on the shaft found, turn the axis by the drift of its centre along the

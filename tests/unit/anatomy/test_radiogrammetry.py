@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.anatomy.profiles import fit_hollow_cylinder, measure_band, profile_edges
+from screening.anatomy.profiles import measure_band, profile_edges
 from screening.anatomy.radiogrammetry import (
     MEASURED_BONES,
     HandMeasurement,
@@ -42,12 +42,19 @@ def hollow_cylinder_profile(outer: float, inner: float, medulla: float, blur: fl
 def test_edges_of_a_projected_hollow_cylinder_are_found_where_the_bone_is():
     profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
     edges = profile_edges(profile, step=0.25, expected_width=40.0)
-    assert edges is not None  # derivative edges: close, biased by blur in opposite ways
-    assert edges.outer == pytest.approx(40.0, rel=0.10) and edges.inner == pytest.approx(24.0, rel=0.10)
-    fitted = fit_hollow_cylinder(profile, 0.25, edges)
-    assert fitted is not None  # the model includes the blur: the radii come back
-    assert fitted.outer == pytest.approx(40.0, rel=0.02) and fitted.inner == pytest.approx(24.0, rel=0.02)
-    assert abs(fitted.outer_left + fitted.outer_right) < 0.2  # centred on the axis
+    assert edges is not None
+    # Blur moves the outer edge in and the cortical peak out; both stay within 8 %.
+    assert edges.outer == pytest.approx(40.0, rel=0.08) and edges.outer < 40.0
+    assert edges.inner == pytest.approx(24.0, rel=0.08) and edges.inner > 24.0
+    assert abs(edges.outer_left + edges.outer_right) < 0.2  # centred on the axis
+
+
+def test_inner_edges_do_not_move_under_a_monotonic_grey_scale_change():
+    profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
+    plain = profile_edges(profile, step=0.25, expected_width=40.0)
+    gamma = profile_edges(profile**1.4, step=0.25, expected_width=40.0)
+    assert plain is not None and gamma is not None
+    assert gamma.inner == pytest.approx(plain.inner, abs=0.1)
 
 
 def test_a_solid_rod_has_no_medullary_canal_and_is_refused():
@@ -55,7 +62,7 @@ def test_a_solid_rod_has_no_medullary_canal_and_is_refused():
     assert profile_edges(profile, step=0.25, expected_width=40.0) is None
 
 
-def test_band_spread_is_small_for_a_steady_shaft_and_the_median_is_robust():
+def test_band_spread_is_small_for_a_steady_noisy_shaft():
     rng = np.random.default_rng(0)
     base = hollow_cylinder_profile(outer=30.0, inner=18.0, medulla=0.3, blur=0.8, half_range=26.0, step=0.25)
     profiles = np.array([base + rng.normal(0, 0.004, base.size) for _ in range(9)])
@@ -63,7 +70,8 @@ def test_band_spread_is_small_for_a_steady_shaft_and_the_median_is_robust():
     assert band.edges is not None and band.valid_share == 1.0
     assert band.spread < 0.03
     index = (band.edges.outer - band.edges.inner) / band.edges.outer
-    assert index == pytest.approx(12.0 / 30.0, rel=0.05)
+    # The blur bias of the edges (see profiles.py) shows as an index about 15 % low here.
+    assert index == pytest.approx(12.0 / 30.0, rel=0.2) and index < 12.0 / 30.0
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +96,7 @@ def test_manifest_carries_each_metacarpals_true_widths_and_length(phantom_set):
 
 
 def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_set):
-    """The edge measurement alone: D within 5 %, the index within 10 % (see docs for the bias)."""
+    """The edge measurement alone: D within 5 %, the index within 20 % (see docs for the bias)."""
     out, rows, specs = phantom_set
     errors_outer, errors_index = [], []
     for row, spec in zip(rows, specs):
@@ -103,7 +111,7 @@ def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_
                 errors_index.append(abs(m.cortical_index / ((outer - inner) / outer) - 1))
     assert len(errors_outer) >= 0.75 * 3 * len(rows)
     assert np.mean(errors_outer) <= 0.05
-    assert np.mean(errors_index) <= 0.10
+    assert np.mean(errors_index) <= 0.20
 
 
 def _all_refused(m: HandMeasurement) -> bool:
