@@ -174,7 +174,7 @@ def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
         # Rotate so that `direction` maps to (0, -1), i.e. up.
         angle = math.degrees(math.atan2(direction[0], -direction[1]))
         matrix = cv2.getRotationMatrix2D((cx, cy), -angle, 1.0)
-        matrix[:, 2] += (side / 2 - cx, side / 2 - cy)
+        matrix[:, 2] += np.array([side / 2 - cx, side / 2 - cy])
         up_mask = cv2.warpAffine(mask, matrix, (side, side), flags=cv2.INTER_NEAREST)
         rows = np.flatnonzero(up_mask.any(axis=1))
         if rows.size < 10:

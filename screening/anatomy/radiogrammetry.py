@@ -28,8 +28,8 @@ Sources (see docs/radiogrammetry.md for what each is used for):
 
 * Barnett E, Nordin BEC. The radiological diagnosis of osteoporosis: a new approach.
   Clin Radiol 1960;11:166-174. (cortical index (D - d) / D of the 2nd metacarpal)
-* Bloom RA, Pogrund H, Libson E. Radiogrammetry of the metacarpal. Skeletal Radiol
-  1983;10(1):5-9. doi:10.1007/BF00355382 (averaging the three central metacarpals)
+* Bloom RA, Pogrund H, Libson E. Skeletal Radiol 1983;10(1):5-9. doi:10.1007/BF00355382
+  (the three central metacarpals measured together vary less than one)
 * Thodberg HH, van Rijn RR, Tanaka T, Martin DD, Kreiborg S. A paediatric bone index
   derived by automated radiogrammetry. Osteoporos Int 2010;21(8):1391-1400.
   PMC2895878 (A = pi T (1 - T/W); index A / (W L**0.33 W**0.33); precision 1.42 %)
@@ -181,7 +181,7 @@ def measure_hand(
     bones = _check_consistency(bones)
     if x_off or y_off:
         bones = [_shift(b, x_off, y_off) for b in bones]
-    return _combine(tuple(bones), pixel_spacing_mm, layout.reason)
+    return combine_bones(tuple(bones), pixel_spacing_mm, layout.reason)
 
 
 def measure_shaft(
@@ -374,7 +374,14 @@ def _shift(b: BoneMeasurement, dx: float, dy: float) -> BoneMeasurement:
                            move(b.inner_line))
 
 
-def _combine(bones: tuple[BoneMeasurement, ...], spacing: float | None, layout_reason: str) -> HandMeasurement:
+def combine_bones(
+    bones: tuple[BoneMeasurement, ...], pixel_spacing_mm: float | None, layout_reason: str
+) -> HandMeasurement:
+    """The hand's result from its bones: combined index, mean T in mm and BHI (with spacing).
+
+    Bone values are already in mm when ``pixel_spacing_mm`` is given. BHI takes the mean
+    T and W of the measured bones and the mean L of those whose length was measured.
+    """
     measured = [b for b in bones if b.measured]
     if len(measured) < 2:
         reason = layout_reason or "Fewer than two of the 2nd-4th metacarpals could be measured reliably."
@@ -383,7 +390,7 @@ def _combine(bones: tuple[BoneMeasurement, ...], spacing: float | None, layout_r
     inner = sum(b.inner_width for b in measured)  # type: ignore[misc]
     index = (outer - inner) / outer
     thickness_mm = bhi = None
-    if spacing:
+    if pixel_spacing_mm:
         t = float(np.mean([b.cortical_thickness for b in measured]))
         w = float(np.mean([b.outer_width for b in measured]))
         thickness_mm = t

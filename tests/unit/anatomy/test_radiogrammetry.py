@@ -12,7 +12,9 @@ import pytest
 from screening.anatomy.profiles import measure_band, profile_edges
 from screening.anatomy.radiogrammetry import (
     MEASURED_BONES,
+    BoneMeasurement,
     HandMeasurement,
+    combine_bones,
     draw_measurement,
     measure_hand,
     measure_shaft,
@@ -211,3 +213,28 @@ def test_mirroring_a_real_hand_keeps_the_index(samples_dir):
     a, b = measure_hand(pixels), measure_hand(np.ascontiguousarray(pixels[:, ::-1]))
     assert a.measured and b.measured
     assert math.isclose(a.cortical_index, b.cortical_index, rel_tol=0.05)
+
+
+def _bone(name: str, outer: float, inner: float, length: float | None, unit: str) -> BoneMeasurement:
+    return BoneMeasurement(name, True, "", 1.0, outer, inner, (outer - inner) / 2, length, unit,
+                           ((0.0, 0.0), (1.0, 0.0)), ((0.0, 0.0), (0.0, 1.0)), None)
+
+
+def test_combined_index_is_width_weighted_and_bhi_follows_the_published_formula():
+    bones = (_bone("MC2", 8.0, 4.0, 60.0, "mm"), _bone("MC3", 8.4, 4.6, 62.0, "mm"),
+             _bone("MC4", 6.6, 3.4, 55.0, "mm"))
+    hand = combine_bones(bones, pixel_spacing_mm=0.1, layout_reason="")
+    assert hand.measured and hand.index_name == "BHI"
+    assert hand.cortical_index == pytest.approx((4.0 + 3.8 + 3.2) / (8.0 + 8.4 + 6.6))
+    t, w, length = (2.0 + 1.9 + 1.6) / 3, (8.0 + 8.4 + 6.6) / 3, (60.0 + 62.0 + 55.0) / 3
+    assert hand.cortical_thickness_mm == pytest.approx(t)
+    assert hand.index_value == pytest.approx(math.pi * t * (1 - t / w) / (length * w) ** 0.33)
+    in_pixels = combine_bones(bones, pixel_spacing_mm=None, layout_reason="")
+    assert in_pixels.cortical_index == pytest.approx(hand.cortical_index)
+    assert in_pixels.index_value is None and in_pixels.cortical_thickness_mm is None
+
+
+def test_one_measured_bone_is_not_a_hand_measurement():
+    refused = BoneMeasurement("MC3", False, "no canal", 0.1, None, None, None, None, "px", None, None, None)
+    hand = combine_bones((_bone("MC2", 20.0, 10.0, None, "px"), refused, refused), None, "")
+    assert not hand.measured and hand.cortical_index is None and "Fewer than two" in hand.reason
