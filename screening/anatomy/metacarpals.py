@@ -1,13 +1,14 @@
-"""Find the 2nd, 3rd and 4th metacarpals of a PA hand radiograph: axes and ends.
+"""Find the 2nd-5th metacarpals of a PA hand radiograph: labelled axes and mid-shafts.
 
-Classical image analysis, no training labels: a hand mask (Otsu), the hand's long
-axis and which end holds the fingers (finger rows are cut into several runs by the
-web spaces), then, in an upright working frame, the bright tubular shafts under the
-web spaces. The shafts are found as peaks of a white top-hat profile across the
-palm, traced proximally and distally and fitted with straight axes; the little-finger
-side is the side away from the thumb, so the rays are labelled MC5, MC4, MC3, MC2
-from there. Every step that could put a line on the wrong bone checks itself and
-returns a refusal reason instead.
+Classical image analysis, no training labels. On a 320-pixel copy: the film region
+(flat scan padding excluded), a hand outline by two-level Otsu, the hand turned
+fingers-up (the outline's long axis, then the fingers' lean over the palm), the level
+of the finger webs (the lowest row cut into three or more runs). Below the webs a white
+top-hat profile across the palm shows one peak per shaft; each is traced along its
+ridge and fitted with a straight axis, and its waist (narrowest stretch) is the first
+guess of mid-shaft. The thumb's side labels the rays MC5, MC4, MC3, MC2 from the little
+finger; when the cues for that side disagree, or the shafts are irregularly spaced or
+not parallel, the hand or ray is refused: a wrong label puts a line on the wrong bone.
 
 Coordinates returned are in the *input* array's pixel frame.
 """
@@ -38,7 +39,6 @@ class Ray:
     base: Point
     head: Point
     width_px: float  # rough outer width from the working image, for the profile range
-    ends_found: bool  # both joint gaps seen; otherwise the length is not reported
     mid: Point  # centre of the diaphysis on the axis: where the mid-shaft band goes
     web: Point | None = None  # the axis point level with the finger webs: metacarpals lie proximal of it
 
@@ -53,7 +53,6 @@ class HandLayout:
 
     rays: tuple[Ray, ...]
     reason: str
-    finger_length_px: float  # fingertip to web spaces, in input pixels: the hand's scale
 
 
 def _film_region(small: np.ndarray) -> np.ndarray:
@@ -269,11 +268,11 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     work = _blank_bright_borders(_normalise(small, valid))
     mask = _hand_mask(work, valid)
     if mask is None or not 0.04 < mask.mean() < 0.85:
-        return HandLayout((), "No hand outline could be separated from the background.", 0.0)
+        return HandLayout((), "No hand outline could be separated from the background.")
     upright = _upright(work, mask)
     if upright is None:
         return HandLayout((), "No separated fingers were found, so the metacarpals cannot be told apart "
-                              "(not a PA hand view, fingers closed, or a cast).", 0.0)
+                              "(not a PA hand view, fingers closed, or a cast).")
     up_img, up_mask, matrix = upright
     inverse = cv2.invertAffineTransform(matrix)
 
@@ -283,11 +282,11 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     fingers = _finger_rows(up_mask, min_len)
     finger_ys = np.flatnonzero(fingers[: top + int(0.7 * (bottom - top))])
     if finger_ys.size == 0:
-        return HandLayout((), "No separated fingers were found.", 0.0)
+        return HandLayout((), "No separated fingers were found.")
     web = int(finger_ys.max())
     span = float(web - top)  # fingertip to web spaces: the hand's scale in work pixels
     if span < 20:
-        return HandLayout((), "The hand is too small in the image to measure the metacarpals.", 0.0)
+        return HandLayout((), "The hand is too small in the image to measure the metacarpals.")
 
     # Bone-enhanced image: white top-hat removes the soft-tissue background.
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(int(0.3 * span), 5) | 1,) * 2)
@@ -299,34 +298,34 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
 
     y0, y1 = web + int(0.2 * span), web + int(0.4 * span)
     if y1 >= bones.shape[0] - 1:
-        return HandLayout((), "The metacarpals are cut off by the image edge.", 0.0)
+        return HandLayout((), "The metacarpals are cut off by the image edge.")
     profile = cv2.GaussianBlur(bones, (0, 0), max(0.02 * span, 0.8))[y0:y1].mean(axis=0)
     peaks, _props = find_peaks(profile, distance=max(int(0.08 * span), 2), prominence=0.15 * profile.max())
     if peaks.size < 4:
         return HandLayout((), f"Only {peaks.size} metacarpal shafts are visible across the palm; four are needed "
-                              "to tell which is which.", 0.0)
+                              "to tell which is which.")
     thumb_left = _thumb_is_left(up_mask, web, span, min_len, peaks)
     if thumb_left is None:
         return HandLayout((), "Which side the thumb is on cannot be told reliably, so the metacarpals "
-                              "cannot be labelled.", span / scale)
+                              "cannot be labelled.")
     order = peaks[::-1] if thumb_left else peaks  # from the little-finger side
     spacing = np.abs(np.diff(order[:4].astype(float)))
     if spacing.max() > 2.2 * spacing.min():
         return HandLayout((), "The shafts across the palm are irregularly spaced, so which bone is which "
-                              "cannot be told reliably.", span / scale)
+                              "cannot be told reliably.")
     rays: list[Ray] = []
     for label, x_start in zip(("MC5", "MC4", "MC3", "MC2"), order[:4]):
         track = _trace(bones, ridges, int(x_start), web, span)
         if track is None:
             continue
-        y_base, x_base, y_head, x_head, y_centre, x_centre, w, ends_found = track
+        y_base, x_base, y_head, x_head, y_centre, x_centre, w = track
         base = _to_input(inverse, (x_base, y_base), scale)
         head = _to_input(inverse, (x_head, y_head), scale)
         centre = _to_input(inverse, (x_centre, y_centre), scale)
         slope = (x_head - x_base) / (y_head - y_base) if y_head != y_base else 0.0
         web_point = _to_input(inverse, (x_centre + slope * (web - y_centre), float(web)), scale)
-        rays.append(Ray(label, base, head, w / scale, ends_found, centre, web_point))
-    return HandLayout(_parallel_rays(rays), "", span / scale)
+        rays.append(Ray(label, base, head, w / scale, centre, web_point))
+    return HandLayout(_parallel_rays(rays), "")
 
 
 def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
@@ -390,12 +389,12 @@ def _to_input(inverse: np.ndarray, point: Point, scale: float) -> Point:
 
 def _trace(
     bones: np.ndarray, ridges: np.ndarray, x_start: int, web: int, span: float
-) -> tuple[float, float, float, float, float, float, float, bool] | None:
+) -> tuple[float, float, float, float, float, float, float] | None:
     """Follow one shaft up and down from the palm profile peak; fit its axis and find its ends.
 
     The centre line is followed on the ridge image while it stays at least half as bright
     as where it started, i.e. along the shaft and not across the joints.
-    Returns (y_base, x_base, y_head, x_head, y_mid, x_mid, width, ends_found) in the upright
+    Returns (y_base, x_base, y_head, x_head, y_mid, x_mid, width) in the upright
     working frame.
     """
     height, width = bones.shape
@@ -442,7 +441,6 @@ def _trace(
     hi = mid_index
     while hi < min(base_stop, values.size - 1) and above[hi + 1]:
         hi += 1
-    ends_found = lo > head_stop and hi < min(base_stop, values.size - 1)
     y_head, y_base = float(t[lo]), float(t[hi])
     if y_base - y_head < 0.3 * span:
         return None
@@ -467,7 +465,7 @@ def _trace(
         d1 += 1
     y_centre = float(ys_axis[(d0 + d1) // 2])
     bone_width = float(widths[(d0 + d1) // 2])
-    return y_base, a + b * y_base, y_head, a + b * y_head, y_centre, a + b * y_centre, bone_width, ends_found
+    return y_base, a + b * y_base, y_head, a + b * y_head, y_centre, a + b * y_centre, bone_width
 
 
 def _shaft_width(row: np.ndarray, x_centre: float, span: float) -> float:

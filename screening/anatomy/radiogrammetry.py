@@ -200,7 +200,7 @@ def measure_shaft(
     """
     base_xy, head_xy = (float(base[0]), float(base[1])), (float(head[0]), float(head[1]))
     mid = ((base_xy[0] + head_xy[0]) / 2, (base_xy[1] + head_xy[1]) / 2)
-    ray = Ray(bone, base_xy, head_xy, float(width_hint_px), True, mid)
+    ray = Ray(bone, base_xy, head_xy, float(width_hint_px), mid)
     return _measure_bone(np.asarray(pixels, dtype=np.float32), ray, pixel_spacing_mm)
 
 
