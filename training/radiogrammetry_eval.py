@@ -62,7 +62,7 @@ def phantom_accuracy(count: int = PHANTOM_COUNT) -> dict:
         given_axis: dict[str, list[float]] = {"D": [], "d": [], "index": []}
         hands_measured = 0
         bones_given = 0
-        for spec, row in zip(specs, rows):
+        for spec, row in zip(specs, rows, strict=True):
             pixels = _read_gray(Path(tmp) / row["file"])
             hand = measure_hand(pixels)
             hands_measured += hand.measured
@@ -175,7 +175,8 @@ def holdout_figures(shared: Path) -> dict:
             ok = False
         pa_hand = row["body_part"] == "hand" and row["view"] == "PA"
         per_view.setdefault("pa_hand" if pa_hand else "other_hand_wrist", []).append(ok)
-    return {k: {"images": len(v), "measured": int(sum(v)), "share": sum(v) / max(len(v), 1)} for k, v in per_view.items()}
+    return {k: {"images": len(v), "measured": int(sum(v)), "share": sum(v) / max(len(v), 1)}
+            for k, v in per_view.items()}
 
 
 def _plot_boneage(ages: list[float], index: list[float], male: list[bool], rho: float, out_dir: Path) -> None:

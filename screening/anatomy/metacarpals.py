@@ -139,7 +139,7 @@ def _row_runs(row: np.ndarray, min_len: int) -> list[tuple[int, int]]:
     """(start, end) of the runs of ones in a 0/1 row at least ``min_len`` long."""
     padded = np.concatenate(([0], row.astype(np.int8), [0]))
     edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_len]
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_len]
 
 
 def _finger_rows(mask: np.ndarray, min_len: int) -> np.ndarray:
@@ -314,7 +314,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
         return HandLayout((), "The shafts across the palm are irregularly spaced, so which bone is which "
                               "cannot be told reliably.")
     rays: list[Ray] = []
-    for label, x_start in zip(("MC5", "MC4", "MC3", "MC2"), order[:4]):
+    for label, x_start in zip(("MC5", "MC4", "MC3", "MC2"), order[:4], strict=True):
         track = _trace(bones, ridges, int(x_start), web, span)
         if track is None:
             continue
@@ -341,7 +341,7 @@ def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
         return tuple(rays)
     angles = [angle(r) for r in rays]
     reference = float(np.median(angles))
-    return tuple(r for r, a in zip(rays, angles) if abs((a - reference + 180) % 360 - 180) <= 20.0)
+    return tuple(r for r, a in zip(rays, angles, strict=True) if abs((a - reference + 180) % 360 - 180) <= 20.0)
 
 
 def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks: np.ndarray) -> bool | None:

@@ -174,7 +174,8 @@ def measure_band(profiles: np.ndarray, step: float, expected_width: float, spaci
     centres = np.array([(e.outer_left + e.outer_right) / 2 for _, e in found])
     offset = float(np.median(centres))
     positions = (np.arange(profiles.shape[1]) - (profiles.shape[1] - 1) / 2) * step
-    aligned = np.array([np.interp(positions + c - offset, positions, profiles[i]) for (i, _), c in zip(found, centres)])
+    aligned = np.array([np.interp(positions + c - offset, positions, profiles[i])
+                        for (i, _), c in zip(found, centres, strict=True)])
     # Shifted back onto the median centre, so edges stay relative to the given axis.
     mean_profile = _shift(aligned.mean(axis=0), positions, offset)
     edges = profile_edges(mean_profile, step, expected_width)

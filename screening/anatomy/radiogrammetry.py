@@ -256,7 +256,8 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
         return (centre[0] + offset * nx, centre[1] + offset * ny)
 
     corners = tuple(
-        (centre[0] + a * half_length * ux + b * 0.6 * width * nx, centre[1] + a * half_length * uy + b * 0.6 * width * ny)
+        (centre[0] + a * half_length * ux + b * 0.6 * width * nx,
+         centre[1] + a * half_length * uy + b * 0.6 * width * ny)
         for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))
     )
     scale = spacing or 1.0
@@ -288,9 +289,9 @@ def _metacarpal_segment(image: np.ndarray, ray: Ray, direction: Point) -> tuple[
     dark lines across the bright bone. The ray is cut at those gaps (dips of at least a
     fifth of the bone's contrast over the soft tissue beside it); the metacarpal is the
     longest piece whose middle lies proximal of the finger webs and on the traced ray
-    (not beyond its base, where the radius lies): on the 2nd-4th rays the metacarpal is the longest bone, and the webs lie
-    level with the proximal phalanges. None when no piece is at least three
-    shaft-widths long.
+    (not beyond its base, where the radius lies): on the 2nd-4th rays the metacarpal is
+    the longest bone, and the webs lie level with the proximal phalanges. None when no
+    piece is at least three shaft-widths long.
     """
     ux, uy = direction
     width = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
