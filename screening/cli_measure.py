@@ -21,7 +21,7 @@ from screening.anatomy.radiogrammetry import (
     draw_measurement,
     measure_hand,
 )
-from screening.archives import MANIFEST_NAME, ArchiveError, Member, iter_archive
+from screening.archives import MANIFEST_NAME, ArchiveError, Member, Rejected, iter_archive
 from screening.imaging import DecodeError, decode_image
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,10 @@ def iter_inputs(paths: tuple[Path, ...]) -> Iterator[tuple[str, bytes | None, st
                     if isinstance(member, Member):
                         if Path(member.name).name != MANIFEST_NAME:
                             yield f"{path}!{member.name}", member.data, ""
-                    else:
+                    elif isinstance(member, Rejected):
                         yield f"{path}!{member.name}", None, member.reason
+                    else:  # the archive holds more files than allowed: the rest are not read
+                        yield str(path), None, member.reason
             except ArchiveError as exc:
                 yield str(path), None, str(exc)
         else:
