@@ -8,7 +8,7 @@ EXTRAS := ml,reports,serve
 STAMP := $(VENV)/.installed-$(EXTRAS)
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint install install-test demo-model clean
+.PHONY: demo test lint install install-test demo-model gate-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ demo: install
 ## Retrain the shipped demo model on synthetic phantoms (about 8 minutes on 2 CPU cores).
 demo-model: install
 	$(BIN)/python -m training.demo --force
+
+## Retrain the hand/wrist gate (models/gate) on ../shared FracAtlas + xray-samples + phantoms
+## (about 10 minutes on 2 CPU cores), then print its figures on the hold-out set.
+gate-model: install
+	$(BIN)/python -m training.gate --shared ../shared --out models/gate
+	$(BIN)/python -m training.gate_eval --shared ../shared
 
 ## Lint (ruff) and type-check (mypy) with the settings in pyproject.toml.
 lint: install-test
