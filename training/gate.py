@@ -10,7 +10,7 @@ What is learned: a small CNN (about 0.2 M weights) on the 128 px letterboxed CLA
 that :func:`screening.anatomy.views.gate_views` makes, over the classes of
 :data:`training.gate_data.GATE_CLASSES`. The augmentations imitate what differs between
 hospitals and between FracAtlas and everything else: rotation (also by 90 degrees),
-flips, zoom and shift, exposure and gamma, noise and blur, and burned-in collimation
+flips, zoom and shift (also close-ups, like tightly collimated wrists), exposure and gamma, noise and blur, and burned-in collimation
 bars, film borders and side markers, so that none of them is a cue for the class.
 
 Thresholds (card ``thresholds``) are chosen on the validation split only.
@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 PARAMS = PreprocessParams(size=128, clip_limit=2.0, tile_grid=8)
 PHANTOM_COUNTS = {"train": (300, 7001), "val": (60, 7002)}  # count, seed
+# Training copies per epoch of the small sets that stand for whole kinds of film the large
+# FracAtlas set lacks (tightly collimated children's wrists, square knee crops); each copy
+# is augmented differently.
+OVERSAMPLE = {"grazpedwri": 8, "knee": 3}
 FRACATLAS_ATTRIBUTION = (
     "FracAtlas: Abedeen I. et al., 'FracAtlas: A Dataset for Fracture Classification, Localization and "
     "Segmentation of Musculoskeletal Radiographs', Scientific Data 10:521 (2023), doi:10.1038/s41597-023-02432-4; "
@@ -96,6 +100,12 @@ def _phantom_examples(cache: Path) -> list[Example]:
     return examples
 
 
+def _oversampled(split: Split) -> Split:
+    """``split`` with the OVERSAMPLE sources repeated."""
+    rows = [i for i, source in enumerate(split.sources) for _ in range(OVERSAMPLE.get(source, 1))]
+    return Split(split.x[rows], split.y[rows], [split.sources[i] for i in rows], [split.files[i] for i in rows])
+
+
 def augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random geometry, exposure and film artefacts; (N, S, S) float32 in [0, 1]."""
     import cv2
@@ -104,9 +114,13 @@ def augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.empty_like(batch)
     for index, image in enumerate(batch):
         angle = rng.uniform(-25, 25) + (rng.choice([-90, 90]) if rng.random() < 0.25 else 0)
-        zoom = float(np.exp(rng.uniform(np.log(0.8), np.log(1.3))))
+        if rng.random() < 0.3:
+            # A close-up: tightly collimated wrists (GRAZPEDWRI-DX) fill the film.
+            zoom, shift = float(rng.uniform(1.3, 2.0)), 0.25
+        else:
+            zoom, shift = float(np.exp(rng.uniform(np.log(0.8), np.log(1.3)))), 0.1
         matrix = cv2.getRotationMatrix2D((size / 2, size / 2), angle, zoom)
-        matrix[:, 2] += rng.uniform(-0.1, 0.1, 2) * size
+        matrix[:, 2] += rng.uniform(-shift, shift, 2) * size
         warped = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0.0)
         if rng.random() < 0.5:
             warped = warped[:, ::-1]
@@ -235,7 +249,7 @@ def train(shared: Path, out: Path, cache: Path, seed: int, epochs: int, version:
     started = time.monotonic()
     examples = collect(shared) + _phantom_examples(cache)
     splits = _load(examples, cache)
-    train_split, val_split = splits["train"], splits["val"]
+    train_split, val_split = _oversampled(splits["train"]), splits["val"]
     logger.info("train %d, val %d", len(train_split.y), len(val_split.y))
     model = build_model(PARAMS.size, len(GATE_CLASSES))
     steps = epochs * int(np.ceil(len(train_split.y) / 64))
@@ -290,6 +304,7 @@ def train(shared: Path, out: Path, cache: Path, seed: int, epochs: int, version:
             "seed": seed,
             "epochs": epochs,
             "best_epoch": best[1],
+            "oversample": OVERSAMPLE,
             "history": history,
             "seconds": round(time.monotonic() - started, 1),
             "data": _data_summary(examples),

@@ -214,12 +214,18 @@ def _sheet_rows(results: list[Judged], root: Path) -> list[Judged]:
 @click.option("--shared", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared"), show_default=True)
 @click.option("--gate", "bundle", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--write-docs", is_flag=True, help=f"Rewrite the tables in {DOC} and {SHEET}.")
-def main(shared: Path, bundle: Path | None, write_docs: bool) -> None:
+@click.option("--samples-only", is_flag=True, help="Development: xray-samples only, the hold-out is not read.")
+def main(shared: Path, bundle: Path | None, write_docs: bool, samples_only: bool) -> None:
     """Per-body-part accept/reject rates of the gate on the hold-out set and xray-samples."""
     gate = load_gate(bundle)
+    samples = evaluate(samples_items(shared / "xray-samples"), gate)
+    if samples_only:
+        lines, summary = table(samples, "xray-samples")
+        click.echo("\n".join([*lines, "", *miss_lines(samples)]))
+        click.echo(json.dumps({"gate_version": gate.gate_version, "samples": summary}))
+        return
     holdout_root = shared / "xray-holdout"
     holdout = evaluate(holdout_items(holdout_root), gate)
-    samples = evaluate(samples_items(shared / "xray-samples"), gate)
     holdout_table, holdout_summary = table(holdout, f"Hold-out (`../shared/xray-holdout`, {len(holdout)} files)")
     samples_table, samples_summary = table(samples, f"`../shared/xray-samples` ({len(samples)} files; [train]/[val]: the gate's split)")
     lines = [

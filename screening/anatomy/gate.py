@@ -26,6 +26,7 @@ import numpy as np
 
 from screening.anatomy.locate import locate_hand
 from screening.anatomy.views import gate_views
+from screening.config import PROJECT_ROOT
 from screening.imaging.preprocess import PreprocessParams
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ Verdict = Literal["accepted", "warning", "rejected"]
 Box = tuple[int, int, int, int]
 
 GATE_VERSION_PREFIX = "hand-gate-"
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "gate"
+DEFAULT_BUNDLE = PROJECT_ROOT / "models" / "gate"
 
 INTENDED_USE = (
     "Decide, before screening, whether an uploaded radiograph is a hand/wrist film fit for OSTEO AI "
