@@ -40,9 +40,10 @@ logger = logging.getLogger(__name__)
 PARAMS = PreprocessParams(size=128, clip_limit=2.0, tile_grid=8)
 PHANTOM_COUNTS = {"train": (300, 7001), "val": (60, 7002)}  # count, seed
 # Training copies per epoch of the small sets that stand for whole kinds of film the large
-# FracAtlas set lacks (tightly collimated children's wrists, square knee crops); each copy
+# FracAtlas set lacks (tightly collimated wrists, square knee crops, scanned films with
+# labels); each copy
 # is augmented differently.
-OVERSAMPLE = {"grazpedwri": 8, "knee": 3}
+OVERSAMPLE = {"grazpedwri": 8, "knee": 3, "rsna": 2}
 FRACATLAS_ATTRIBUTION = (
     "FracAtlas: Abedeen I. et al., 'FracAtlas: A Dataset for Fracture Classification, Localization and "
     "Segmentation of Musculoskeletal Radiographs', Scientific Data 10:521 (2023), doi:10.1038/s41597-023-02432-4; "
@@ -335,7 +336,7 @@ def _data_summary(examples: list[Example]) -> dict[str, dict[str, int]]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("models/gate"), show_default=True)
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path("var/gate-data"), show_default=True)
 @click.option("--seed", type=int, default=20261127, show_default=True)
-@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--epochs", type=int, default=45, show_default=True)
 @click.option("--version", default="1.0.0", show_default=True)
 def main(shared: Path, out: Path, cache: Path, seed: int, epochs: int, version: str) -> None:
     """Train the hand/wrist gate on FracAtlas + xray-samples + phantoms and write its bundle."""

@@ -64,8 +64,8 @@ _PHRASES = {
     "hip_pelvis": "a hip or pelvis",
     "shoulder_chest": "a shoulder or chest",
 }
-# Below this probability for its best other class, the gate does not name a part.
-_NAME_PART_AT = 0.5
+# Below this probability for its best other class, the gate names the part as uncertain.
+_SURE_OF_PART_AT = 0.5
 
 
 @dataclass(frozen=True)
@@ -143,12 +143,12 @@ class HandGate:
                 "check that the metacarpals are in view before relying on the result"
             )
             return GateVerdict("warning", reason, "hand_wrist", score, box, self.gate_version)
-        if float(probs[other]) >= _NAME_PART_AT:
-            reason = f"looks like {_PHRASES.get(other_part, other_part)} radiograph, not a hand/wrist"
-            return GateVerdict("rejected", reason, other_part, score, None, self.gate_version)
-        return GateVerdict(
-            "rejected", "no hand found: this does not look like a hand/wrist radiograph", None, score, None, self.gate_version
-        )
+        part = _PHRASES.get(other_part, other_part)
+        if float(probs[other]) >= _SURE_OF_PART_AT:
+            reason = f"looks like {part} radiograph, not a hand/wrist"
+        else:
+            reason = f"does not look like a hand/wrist radiograph; closest is {part} film, but the part is uncertain"
+        return GateVerdict("rejected", reason, other_part, score, None, self.gate_version)
 
 
 def _to_input(box: Box, scale: float, shape: tuple[int, ...]) -> Box:
