@@ -36,7 +36,7 @@ demo-model: install
 	$(BIN)/python -m training.demo --force
 
 ## Retrain the hand/wrist gate (models/gate) on ../shared FracAtlas + xray-samples + phantoms
-## (about 10 minutes on 2 CPU cores), then print its figures on the hold-out set.
+## (about 20 minutes on 2 CPU cores), then print its figures on the hold-out set.
 gate-model: install
 	$(BIN)/python -m training.gate --shared ../shared --out models/gate
 	$(BIN)/python -m training.gate_eval --shared ../shared

@@ -2,7 +2,7 @@
 
     python -m training.gate --shared ../shared --out models/gate
 
-About 5-10 minutes on 2 CPU cores, reproducible from ``--seed`` (TensorFlow runs with
+About 20 minutes on 2 CPU cores (45 epochs), reproducible from ``--seed`` (TensorFlow runs with
 deterministic ops). The data and its splits are described in :mod:`training.gate_data`;
 ``../shared/xray-holdout`` is never read here (``training/gate_eval.py`` evaluates on it).
 
