@@ -111,28 +111,46 @@ def main() -> None:
                 gate.probabilities(view.model_input)
             megapixels.append(pixels.size / 1e6)
     n = len(blobs) * args.repeat
-    ms = {name: 1000 * t.cpu / n for name, t in (("decode", decode), ("gate", judge), ("views", views),
-                                                   ("locate", locate), ("cnn", cnn))}
+    ms = {
+        name: 1000 * t.cpu / n
+        for name, t in (("decode", decode), ("gate", judge), ("views", views), ("locate", locate), ("cnn", cnn))
+    }
     wall = {name: 1000 * t.wall / n for name, t in (("decode", decode), ("gate", judge))}
-    print(f"{len(blobs)} images ({source}), {args.repeat} passes, median {np.median(megapixels):.2f} MP, "
-          f"max {max(megapixels):.1f} MP; TensorFlow intra-op threads {args.threads}; {platform.processor() or platform.machine()}")
+    print(
+        f"{len(blobs)} images ({source}), {args.repeat} passes, median {np.median(megapixels):.2f} MP, "
+        f"max {max(megapixels):.1f} MP; TensorFlow intra-op threads {args.threads}; "
+        f"{platform.processor() or platform.machine()}"
+    )
     print(f"decode (ingest's decoder):          {ms['decode']:6.2f} ms CPU/image  ({wall['decode']:.2f} ms wall)")
     print(f"gate + localisation (judge):        {ms['gate']:6.2f} ms CPU/image  ({wall['gate']:.2f} ms wall)")
     print(f"  of which views (shrink + CLAHE):  {ms['views']:6.2f} ms CPU/image")
     print(f"  of which locate_hand:             {ms['locate']:6.2f} ms CPU/image")
     print(f"  of which CNN ({gate.gate_version}): {ms['cnn']:6.2f} ms CPU/image")
-    print(f"gate / decode = {ms['gate'] / ms['decode']:.2f}; target gate <= 30 ms CPU: "
-          f"{'met' if ms['gate'] <= 30 else 'NOT met'}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(json.dumps({
-        "images": len(blobs), "passes": args.repeat, "source": source, "threads": args.threads,
-        "gate_version": gate.gate_version,
-        "decode_ms_cpu": round(ms["decode"], 3), "gate_ms_cpu": round(ms["gate"], 3),
-        "views_ms_cpu": round(ms["views"], 3), "locate_ms_cpu": round(ms["locate"], 3),
-        "cnn_ms_cpu": round(ms["cnn"], 3), "decode_ms_wall": round(wall["decode"], 3),
-        "gate_ms_wall": round(wall["gate"], 3), "gate_over_decode": round(ms["gate"] / ms["decode"], 3),
-        "median_megapixels": round(float(np.median(megapixels)), 3),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-    }))
+    print(
+        f"gate / decode = {ms['gate'] / ms['decode']:.2f}; target gate <= 30 ms CPU: "
+        f"{'met' if ms['gate'] <= 30 else 'NOT met'}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        json.dumps(
+            {
+                "images": len(blobs),
+                "passes": args.repeat,
+                "source": source,
+                "threads": args.threads,
+                "gate_version": gate.gate_version,
+                "decode_ms_cpu": round(ms["decode"], 3),
+                "gate_ms_cpu": round(ms["gate"], 3),
+                "views_ms_cpu": round(ms["views"], 3),
+                "locate_ms_cpu": round(ms["locate"], 3),
+                "cnn_ms_cpu": round(ms["cnn"], 3),
+                "decode_ms_wall": round(wall["decode"], 3),
+                "gate_ms_wall": round(wall["gate"], 3),
+                "gate_over_decode": round(ms["gate"] / ms["decode"], 3),
+                "median_megapixels": round(float(np.median(megapixels)), 3),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from screening.archives import MANIFEST_NAME, ArchiveError, Rejected, iter_archive
+from screening.archives import MANIFEST_NAME, ArchiveError, Overflow, Rejected, iter_archive
 from screening.imaging.quality import inspect_file
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ def iter_inputs(paths: list[Path]) -> Iterator[tuple[str, bytes | None, str]]:
         elif zipfile.is_zipfile(path) or _is_tar(path):
             try:
                 for member in iter_archive(path):
-                    if isinstance(member, Rejected):
+                    if isinstance(member, Overflow):
+                        yield str(path), None, member.reason
+                    elif isinstance(member, Rejected):
                         yield f"{path}:{member.name}", None, member.reason
                     elif member.name.rsplit("/", 1)[-1] != MANIFEST_NAME:
                         yield f"{path}:{member.name}", member.data, ""

@@ -10,8 +10,9 @@ What is learned: a small CNN (about 0.2 M weights) on the 128 px letterboxed CLA
 that :func:`screening.anatomy.views.gate_views` makes, over the classes of
 :data:`training.gate_data.GATE_CLASSES`. The augmentations imitate what differs between
 hospitals and between FracAtlas and everything else: rotation (also by 90 degrees),
-flips, zoom and shift (also close-ups, like tightly collimated wrists), exposure and gamma, noise and blur, and burned-in collimation
-bars, film borders and side markers, so that none of them is a cue for the class.
+flips, zoom and shift (also close-ups, like tightly collimated wrists), exposure and
+gamma, noise and blur, and burned-in collimation bars, film borders and side markers,
+so that none of them is a cue for the class.
 
 Thresholds (card ``thresholds``) are chosen on the validation split only.
 """
@@ -97,7 +98,9 @@ def _phantom_examples(cache: Path) -> list[Example]:
         folder = cache / f"phantoms-{split}-{seed}"
         if not (folder / "manifest.csv").exists():
             write_dataset(folder, count, seed=seed, size=512, class_balance=(0.5, 0.3, 0.2))
-        examples += [Example(path, "hand_wrist", "phantom", split) for path in sorted((folder / "images").glob("*.png"))]
+        examples += [
+            Example(path, "hand_wrist", "phantom", split) for path in sorted((folder / "images").glob("*.png"))
+        ]
     return examples
 
 
@@ -168,7 +171,9 @@ def build_model(size: int, classes: int):
 
     inputs = keras.Input((size, size, 1), name="image")
     x = inputs
-    for index, (filters, stride, pool) in enumerate([(16, 2, False), (32, 1, True), (64, 1, True), (96, 1, True), (128, 1, False)]):
+    for index, (filters, stride, pool) in enumerate(
+        [(16, 2, False), (32, 1, True), (64, 1, True), (96, 1, True), (128, 1, False)]
+    ):
         x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{index}")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{index}")(x)
         x = layers.Activation("relu", name=f"relu{index}")(x)
@@ -226,7 +231,9 @@ def _metrics(split: Split, probs: np.ndarray, thresholds: dict[str, float]) -> d
                 per_source[f"{source}/{group}"] = {
                     "n": int(mask.sum()),
                     "accepted": int((p_hand[mask] >= thresholds["accept"]).sum()),
-                    "warning": int(((p_hand[mask] >= thresholds["warn"]) & (p_hand[mask] < thresholds["accept"])).sum()),
+                    "warning": int(
+                        ((p_hand[mask] >= thresholds["warn"]) & (p_hand[mask] < thresholds["accept"])).sum()
+                    ),
                     "rejected": int((p_hand[mask] < thresholds["warn"]).sum()),
                 }
     return {
@@ -278,7 +285,12 @@ def train(shared: Path, out: Path, cache: Path, seed: int, epochs: int, version:
     thresholds = choose_thresholds(val_probs[:, 0], val_split.y == 0)
     metrics = _metrics(val_split, val_probs, thresholds)
     misses = [
-        {"file": f, "true": GATE_CLASSES[t], "p_hand": round(float(p[0]), 3), "predicted": GATE_CLASSES[int(p.argmax())]}
+        {
+            "file": f,
+            "true": GATE_CLASSES[t],
+            "p_hand": round(float(p[0]), 3),
+            "predicted": GATE_CLASSES[int(p.argmax())],
+        }
         for f, t, p in zip(val_split.files, val_split.y, val_probs, strict=True)
         if (t == 0) != (p[0] >= thresholds["accept"])
     ]
@@ -332,9 +344,13 @@ def _data_summary(examples: list[Example]) -> dict[str, dict[str, int]]:
 
 
 @click.command()
-@click.option("--shared", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared"), show_default=True)
+@click.option(
+    "--shared", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared"), show_default=True
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("models/gate"), show_default=True)
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path("var/gate-data"), show_default=True)
+@click.option(
+    "--cache", type=click.Path(file_okay=False, path_type=Path), default=Path("var/gate-data"), show_default=True
+)
 @click.option("--seed", type=int, default=20261127, show_default=True)
 @click.option("--epochs", type=int, default=45, show_default=True)
 @click.option("--version", default="1.0.0", show_default=True)

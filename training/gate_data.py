@@ -83,7 +83,9 @@ def fracatlas_examples(root: Path, val_fraction: float = 0.2) -> Iterator[Exampl
                     continue
             else:
                 label = _FRACATLAS_PART[row["body_part"]]
-            yield Example(root / "images" / image_id, label, "fracatlas", split_of(f"fracatlas:{image_id}", val_fraction))
+            yield Example(
+                root / "images" / image_id, label, "fracatlas", split_of(f"fracatlas:{image_id}", val_fraction)
+            )
 
 
 def sample_examples(root: Path, val_fraction: float = 0.3) -> Iterator[Example]:

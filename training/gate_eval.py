@@ -211,7 +211,9 @@ def _sheet_rows(results: list[Judged], root: Path) -> list[Judged]:
 
 
 @click.command()
-@click.option("--shared", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared"), show_default=True)
+@click.option(
+    "--shared", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared"), show_default=True
+)
 @click.option("--gate", "bundle", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--write-docs", is_flag=True, help=f"Rewrite the tables in {DOC} and {SHEET}.")
 @click.option("--samples-only", is_flag=True, help="Development: xray-samples only, the hold-out is not read.")
@@ -227,7 +229,9 @@ def main(shared: Path, bundle: Path | None, write_docs: bool, samples_only: bool
     holdout_root = shared / "xray-holdout"
     holdout = evaluate(holdout_items(holdout_root), gate)
     holdout_table, holdout_summary = table(holdout, f"Hold-out (`../shared/xray-holdout`, {len(holdout)} files)")
-    samples_table, samples_summary = table(samples, f"`../shared/xray-samples` ({len(samples)} files; [train]/[val]: the gate's split)")
+    samples_table, samples_summary = table(
+        samples, f"`../shared/xray-samples` ({len(samples)} files; [train]/[val]: the gate's split)"
+    )
     lines = [
         (
             f"Gate `{gate.gate_version}`, thresholds accept >= {gate.accept_at}, warning >= {gate.warn_at}. "
@@ -256,7 +260,10 @@ def main(shared: Path, bundle: Path | None, write_docs: bool, samples_only: bool
         click.echo(line)
     if write_docs:
         count = contact_sheet(_sheet_rows(holdout, holdout_root) + [r for r in samples if "GRAZ" in r.group], SHEET)
-        lines += ["", f"![Located hands]({SHEET.name}) ({count} hold-out and sample hand/wrist films from CC BY 4.0 sets)"]
+        lines += [
+            "",
+            f"![Located hands]({SHEET.name}) ({count} hold-out and sample hand/wrist films from CC BY 4.0 sets)",
+        ]
         _replace_block(DOC, lines)
         click.echo(f"wrote {DOC} and {SHEET} ({SHEET.stat().st_size / 1e6:.2f} MB)")
     click.echo(json.dumps({"gate_version": gate.gate_version, "holdout": holdout_summary, "samples": samples_summary}))

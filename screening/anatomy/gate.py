@@ -128,14 +128,16 @@ class HandGate:
         views = gate_views(pixels, self.params)
         work_box = locate_hand(views.work)
         if work_box is None:
-            return GateVerdict("rejected", "no hand found: the image shows no body part", None, 0.0, None, self.gate_version)
+            reason = "no hand found: the image shows no body part"
+            return GateVerdict("rejected", reason, None, 0.0, None, self.gate_version)
         probs = self.probabilities(views.model_input)
         score = float(probs[0])
         other = int(np.argmax(probs[1:])) + 1
         other_part = self.classes[other]
         if score >= self.accept_at:
             box = _to_input(work_box, views.scale, pixels.shape)
-            return GateVerdict("accepted", "looks like a hand/wrist radiograph", "hand_wrist", score, box, self.gate_version)
+            reason = "looks like a hand/wrist radiograph"
+            return GateVerdict("accepted", reason, "hand_wrist", score, box, self.gate_version)
         if score >= self.warn_at:
             box = _to_input(work_box, views.scale, pixels.shape)
             reason = (

@@ -61,10 +61,9 @@ def locate_hand(work: np.ndarray) -> Box | None:
     if inner_high - inner_low < 0.02:
         return None
     threshold = background + _OTSU_SHARE * (_otsu(inner, float(inner_low), float(inner_high)) - background)
-    mask = (inner > threshold).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+    opened = cv2.morphologyEx((inner > threshold).astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    mask = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, kernel)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     edges = _edge_strength(gray) / span
     candidates = []

@@ -43,7 +43,7 @@ def working_copy(pixels: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray,
     scale = min(1.0, side / max(height, width))
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        return np.clip(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), 0.0, 1.0), scale
     return np.clip(gray, 0.0, 1.0), scale
 
 

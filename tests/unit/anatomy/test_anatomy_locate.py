@@ -68,7 +68,7 @@ def test_gate_views_model_input_is_the_letterboxed_clahe_square() -> None:
     views = gate_views(film(), PreprocessParams(size=128))
     assert views.model_input.shape == (128, 128)
     assert views.model_input.dtype == np.float32
-    assert 0.0 <= views.model_input.min() and views.model_input.max() <= 1.0
+    assert views.model_input.min() >= 0.0 and views.model_input.max() <= 1.0
 
 
 def test_crop_to_hand_adds_the_margin_and_stays_inside() -> None:
