@@ -295,7 +295,10 @@ def train(shared: Path, out: Path, cache: Path, seed: int, epochs: int, version:
         if (t == 0) != (p[0] >= thresholds["accept"])
     ]
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
+    # Saved uncompiled: the optimiser's state would triple the file and is never used at inference.
+    shipped = build_model(PARAMS.size, len(GATE_CLASSES))
+    shipped.set_weights(model.get_weights())
+    shipped.save(out / "model.keras")
     card = {
         "name": "hand-wrist-gate",
         "version": version,

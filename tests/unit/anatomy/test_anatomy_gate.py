@@ -82,7 +82,7 @@ def test_card_records_data_attribution_metrics_and_thresholds() -> None:
     assert data["phantom/hand_wrist"]["train"] > 0
     assert card["metrics"]["validation"]["n"] > 500
     assert "intended_use" in card and card["limitations"]
-    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 5_000_000
+    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 1_500_000
 
 
 # --- real radiographs (skip without ../shared) -------------------------------------------
