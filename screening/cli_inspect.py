@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-import tarfile
-import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from screening.archives import MANIFEST_NAME, ArchiveError, Overflow, Rejected, iter_archive
 from screening.imaging.quality import inspect_file
+from screening.input_files import iter_input_files
 
 logger = logging.getLogger(__name__)
 
@@ -43,38 +40,6 @@ class Inspected:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def iter_inputs(paths: list[Path]) -> Iterator[tuple[str, bytes | None, str]]:
-    """(display name, bytes or None, why not) for every file under ``paths``.
-
-    Folders are walked (sorted, hidden files skipped); zip and tar files contribute
-    their members, except the manifest; everything else is one file.
-    """
-    for path in paths:
-        if path.is_dir():
-            children = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            yield from iter_inputs(children)
-        elif zipfile.is_zipfile(path) or _is_tar(path):
-            try:
-                for member in iter_archive(path):
-                    if isinstance(member, Overflow):
-                        yield str(path), None, member.reason
-                    elif isinstance(member, Rejected):
-                        yield f"{path}:{member.name}", None, member.reason
-                    elif member.name.rsplit("/", 1)[-1] != MANIFEST_NAME:
-                        yield f"{path}:{member.name}", member.data, ""
-            except ArchiveError as exc:
-                yield str(path), None, str(exc)
-        else:
-            yield str(path), path.read_bytes(), ""
-
-
-def _is_tar(path: Path) -> bool:
-    try:
-        return tarfile.is_tarfile(path)
-    except OSError:
-        return False
 
 
 def inspect_one(name: str, data: bytes | None, why_not: str, gate: Any) -> Inspected:
@@ -116,7 +81,7 @@ def inspect(paths: tuple[Path, ...], as_json: bool, bundle: Path | None) -> None
     gate = load_gate(bundle)
     counts: Counter[str] = Counter()
     rows: list[Inspected] = []
-    for name, data, why_not in iter_inputs(list(paths)):
+    for name, data, why_not in iter_input_files(paths):
         result = inspect_one(name, data, why_not, gate)
         counts[result.verdict] += 1
         if as_json:

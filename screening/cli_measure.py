@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -21,41 +19,10 @@ from screening.anatomy.radiogrammetry import (
     draw_measurement,
     measure_hand,
 )
-from screening.archives import MANIFEST_NAME, ArchiveError, Member, Rejected, iter_archive
 from screening.imaging import DecodeError, decode_image
+from screening.input_files import iter_input_files
 
 logger = logging.getLogger(__name__)
-
-_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
-
-
-def _is_archive(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith(_ARCHIVE_SUFFIXES) or zipfile.is_zipfile(path)
-
-
-def iter_inputs(paths: tuple[Path, ...]) -> Iterator[tuple[str, bytes | None, str]]:
-    """(display name, bytes or None, error) for every file under the given paths, in order."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.name != MANIFEST_NAME and not child.name.startswith("."):
-                    yield from iter_inputs((child,))
-        elif _is_archive(path):
-            try:
-                for member in iter_archive(path):
-                    if isinstance(member, Member):
-                        if Path(member.name).name != MANIFEST_NAME:
-                            yield f"{path}!{member.name}", member.data, ""
-                    elif isinstance(member, Rejected):
-                        yield f"{path}!{member.name}", None, member.reason
-                    else:  # the archive holds more files than allowed: the rest are not read
-                        yield str(path), None, member.reason
-            except ArchiveError as exc:
-                yield str(path), None, str(exc)
-        else:
-            yield str(path), path.read_bytes(), ""
-
 
 def measurement_record(name: str, m: HandMeasurement) -> dict:
     """The JSON object printed for one image."""
@@ -120,7 +87,7 @@ def measure(paths: tuple[Path, ...], as_json: bool, pixel_spacing: float | None,
     """
     if overlay_dir is not None:
         overlay_dir.mkdir(parents=True, exist_ok=True)
-    for index, (name, data, error) in enumerate(iter_inputs(paths)):
+    for index, (name, data, error) in enumerate(iter_input_files(paths)):
         if data is None:
             _emit(_error_record(name, error), as_json)
             continue

@@ -40,11 +40,11 @@ def test_json_lines_for_a_folder_and_an_archive(phantom_dir: Path, tmp_path: Pat
         zf.writestr("notes.txt", "not an image at all, just some words " * 10)
     rows = run(str(phantom_dir / "images"), str(archive))
     by_file = {row["file"]: row for row in rows}
-    assert set(by_file) == {*(str(p) for p in images), f"{archive}:scans/a.png", f"{archive}:notes.txt"}
+    assert set(by_file) == {*(str(p) for p in images), f"{archive}!scans/a.png", f"{archive}!notes.txt"}
     for row in rows:
         assert set(row) >= {"file", "verdict", "reason", "body_part", "score", "hand_box", "gate_version"}
         assert row["gate_version"].startswith("hand-gate-")
-    for name in [*(str(p) for p in images), f"{archive}:scans/a.png"]:
+    for name in [*(str(p) for p in images), f"{archive}!scans/a.png"]:
         assert by_file[name]["verdict"] == "accepted"
         x0, y0, x1, y1 = by_file[name]["hand_box"]
         assert 0 <= x0 < x1 <= 700 and 0 <= y0 < y1 <= 700  # the file's own pixel coordinates
