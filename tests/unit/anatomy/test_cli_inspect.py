@@ -48,7 +48,7 @@ def test_json_lines_for_a_folder_and_an_archive(phantom_dir: Path, tmp_path: Pat
         assert by_file[name]["verdict"] == "accepted"
         x0, y0, x1, y1 = by_file[name]["hand_box"]
         assert 0 <= x0 < x1 <= 700 and 0 <= y0 < y1 <= 700  # the file's own pixel coordinates
-    text = by_file[f"{archive}:notes.txt"]
+    text = by_file[f"{archive}!notes.txt"]
     assert text["verdict"] == "rejected" and text["hand_box"] is None and text["score"] is None
     assert "not a PNG, JPEG or DICOM" in text["reason"]
 
