@@ -30,6 +30,10 @@ WORK_SIDE = 320
 
 Point = tuple[float, float]
 
+_RAY_ORDER = ("MC5", "MC4", "MC3", "MC2")
+#: Largest deviation of a ray's direction from the fan of the other rays.
+MAX_FAN_DEVIATION_DEG = 15.0
+
 
 @dataclass(frozen=True)
 class Ray:
@@ -340,8 +344,22 @@ def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
     if len(rays) < 2:
         return tuple(rays)
     angles = [angle(r) for r in rays]
-    reference = float(np.median(angles))
-    return tuple(r for r, a in zip(rays, angles, strict=True) if abs((a - reference + 180) % 360 - 180) <= 20.0)
+    if len(rays) < 4:
+        reference = float(np.median(angles))
+        return tuple(r for r, a in zip(rays, angles, strict=True) if abs((a - reference + 180) % 360 - 180) <= 20.0)
+    # The metacarpals fan out from the carpus, so each ray's direction is predicted from
+    # the trend of the others across the hand (a line through their angles by position),
+    # not from their median: MC2 and MC5 legitimately lean 15-25 degrees off the middle
+    # rays, while a thumb or a track that left its bone breaks the trend.
+    positions = np.array([_RAY_ORDER.index(r.bone) for r in rays], float)
+    values = np.unwrap(np.radians(angles))
+    kept = []
+    for i, ray in enumerate(rays):
+        others = np.arange(len(rays)) != i
+        slope, intercept = np.polyfit(positions[others], values[others], 1)
+        if abs(math.degrees(values[i] - (intercept + slope * positions[i]))) <= MAX_FAN_DEVIATION_DEG:
+            kept.append(ray)
+    return tuple(kept)
 
 
 def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks: np.ndarray) -> bool | None:

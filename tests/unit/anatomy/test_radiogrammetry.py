@@ -45,9 +45,10 @@ def test_edges_of_a_projected_hollow_cylinder_are_found_where_the_bone_is():
     profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
     edges = profile_edges(profile, step=0.25, expected_width=40.0)
     assert edges is not None
-    # Blur moves the outer edge in and the cortical peak out; both stay within 8 %.
-    assert edges.outer == pytest.approx(40.0, rel=0.08) and edges.outer < 40.0
-    assert edges.inner == pytest.approx(24.0, rel=0.08) and edges.inner > 24.0
+    # Blur (the image's and the shaft-proportional smoothing) moves the outer edge in; the
+    # cortical peaks move out under a little blur and together under more. Both within 10 %.
+    assert edges.outer == pytest.approx(40.0, rel=0.10) and edges.outer < 40.0
+    assert edges.inner == pytest.approx(24.0, rel=0.10)
     assert abs(edges.outer_left + edges.outer_right) < 0.2  # centred on the axis
 
 
@@ -56,7 +57,9 @@ def test_inner_edges_do_not_move_under_a_monotonic_grey_scale_change():
     plain = profile_edges(profile, step=0.25, expected_width=40.0)
     gamma = profile_edges(profile**1.4, step=0.25, expected_width=40.0)
     assert plain is not None and gamma is not None
-    assert gamma.inner == pytest.approx(plain.inner, abs=0.1)
+    # A peak is invariant to the grey-scale change; the profile smoothing applied after
+    # it is not quite, so the peaks move by under 1 % of d.
+    assert gamma.inner == pytest.approx(plain.inner, rel=0.01)
 
 
 def test_a_solid_rod_has_no_medullary_canal_and_is_refused():
@@ -98,7 +101,7 @@ def test_manifest_carries_each_metacarpals_true_widths_and_length(phantom_set):
 
 
 def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_set):
-    """The edge measurement alone: D within 5 %, the index within 20 % (see docs for the bias)."""
+    """The edge measurement alone: D within 6 %, the index within 12 % (see docs for the bias)."""
     out, rows, specs = phantom_set
     errors_outer, errors_index = [], []
     for row, spec in zip(rows, specs):
@@ -112,8 +115,8 @@ def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_
                 errors_outer.append(abs(m.outer_width / outer - 1))
                 errors_index.append(abs(m.cortical_index / ((outer - inner) / outer) - 1))
     assert len(errors_outer) >= 0.75 * 3 * len(rows)
-    assert np.mean(errors_outer) <= 0.05
-    assert np.mean(errors_index) <= 0.20
+    assert np.mean(errors_outer) <= 0.06
+    assert np.mean(errors_index) <= 0.12
 
 
 def _all_refused(m: HandMeasurement) -> bool:
