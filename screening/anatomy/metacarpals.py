@@ -317,6 +317,13 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     if spacing.max() > 2.2 * spacing.min():
         return HandLayout((), "The shafts across the palm are irregularly spaced, so which bone is which "
                               "cannot be told reliably.")
+    middle = _middle_finger_base(up_mask, web, span, min_len)
+    if middle is not None and int(np.argmin(np.abs(order[:4] - middle))) != 2:
+        # The longest finger continues the 3rd metacarpal. When the shaft nearest to its
+        # base is not the one labelled MC3, the thumb's side was misread or a shaft is
+        # missing: the labels would put lines on the wrong bones, so refuse.
+        return HandLayout((), "The metacarpal labels disagree with the position of the middle finger, so "
+                              "which bone is which cannot be told reliably.")
     rays: list[Ray] = []
     for label, x_start in zip(("MC5", "MC4", "MC3", "MC2"), order[:4], strict=True):
         track = _trace(bones, ridges, int(x_start), web, span)
@@ -333,9 +340,9 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
 
 
 def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
-    """Drop rays that are not roughly parallel to their neighbours (MC2-MC5 fan by < 25 deg).
+    """Drop rays whose direction breaks the fan of the others (MC2-MC5 fan out from the carpus).
 
-    A ray far off its neighbour's direction is most often the thumb taken for MC2, or a
+    A ray far off the others' trend is most often the thumb taken for MC2, or a
     track that left its bone; dropping it turns a wrong line into a refusal.
     """
     def angle(ray: Ray) -> float:
@@ -344,21 +351,28 @@ def _parallel_rays(rays: list[Ray]) -> tuple[Ray, ...]:
     if len(rays) < 2:
         return tuple(rays)
     angles = [angle(r) for r in rays]
-    if len(rays) < 4:
+    if len(rays) < 3:
         reference = float(np.median(angles))
         return tuple(r for r, a in zip(rays, angles, strict=True) if abs((a - reference + 180) % 360 - 180) <= 20.0)
     # The metacarpals fan out from the carpus, so each ray's direction is predicted from
     # the trend of the others across the hand (a line through their angles by position),
     # not from their median: MC2 and MC5 legitimately lean 15-25 degrees off the middle
     # rays, while a thumb or a track that left its bone breaks the trend.
-    positions = np.array([_RAY_ORDER.index(r.bone) for r in rays], float)
-    values = np.unwrap(np.radians(angles))
-    kept = []
-    for i, ray in enumerate(rays):
-        others = np.arange(len(rays)) != i
-        slope, intercept = np.polyfit(positions[others], values[others], 1)
-        if abs(math.degrees(values[i] - (intercept + slope * positions[i]))) <= MAX_FAN_DEVIATION_DEG:
-            kept.append(ray)
+    kept = list(rays)
+    while len(kept) >= 3:
+        # The worst ray against the fan of the others goes first, one at a time, so that
+        # a thumb among them does not bend the fan that the true metacarpals are judged by.
+        positions = np.array([_RAY_ORDER.index(r.bone) for r in kept], float)
+        values = np.unwrap(np.radians([angle(r) for r in kept]))
+        deviations = []
+        for i in range(len(kept)):
+            others = np.arange(len(kept)) != i
+            slope, intercept = np.polyfit(positions[others], values[others], 1)
+            deviations.append(abs(math.degrees(values[i] - (intercept + slope * positions[i]))))
+        worst = int(np.argmax(deviations))
+        if deviations[worst] <= MAX_FAN_DEVIATION_DEG:
+            break
+        kept.pop(worst)
     return tuple(kept)
 
 
@@ -396,6 +410,38 @@ def _thumb_is_left(mask: np.ndarray, web: int, span: float, min_len: int, peaks:
     if abs(left - right) <= 0.2 * max(left, right, 1):
         return None
     return left > right
+
+
+def _middle_finger_base(mask: np.ndarray, web: int, span: float, min_len: int) -> float | None:
+    """x where the longest finger's axis, carried on, crosses the palm profile rows; None if not traced.
+
+    The middle finger reaches highest in an upright PA hand and lies in line with the
+    3rd metacarpal. It is followed from its tip towards the webs, one row at a time,
+    along the run that overlaps the previous one, until it merges with a neighbour (its
+    run widens suddenly); a line through the centres of its lower half is carried on to
+    the rows where the shafts are found.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0 or rows[0] >= web:
+        return None
+    top = int(rows[0])
+    xs = np.flatnonzero(mask[top])
+    a, b = int(xs[0]), int(xs[-1]) + 1
+    track: list[tuple[int, float, int]] = []
+    for y in range(top + 1, web + 1):
+        runs = [r for r in _row_runs(mask[y], 1) if r[0] < b and r[1] > a]
+        if len(runs) != 1:
+            break
+        ra, rb = runs[0]
+        if len(track) >= 5 and rb - ra > 1.5 * float(np.median([w for _, _, w in track])):
+            break  # merged with a neighbouring finger
+        a, b = ra, rb
+        track.append((y, (a + b) / 2.0, b - a))
+    if len(track) < max(10, int(0.3 * span)) or float(np.median([w for _, _, w in track])) < min_len:
+        return None
+    lower = np.array(track[len(track) // 2 :], float)
+    slope, intercept = np.polyfit(lower[:, 0], lower[:, 1], 1)
+    return float(intercept + slope * (web + 0.3 * span))
 
 
 def _to_input(inverse: np.ndarray, point: Point, scale: float) -> Point:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from screening.anatomy.metacarpals import Ray, _parallel_rays
 from screening.anatomy.profiles import measure_band, profile_edges
 from screening.anatomy.radiogrammetry import (
     MEASURED_BONES,
@@ -241,3 +242,48 @@ def test_one_measured_bone_is_not_a_hand_measurement():
     refused = BoneMeasurement("MC3", False, "no canal", 0.1, None, None, None, None, "px", None, None, None)
     hand = combine_bones((_bone("MC2", 20.0, 10.0, None, "px"), refused, refused), None, "")
     assert not hand.measured and hand.cortical_index is None and "Fewer than two" in hand.reason
+
+
+def _axis_x_at(bone: BoneMeasurement, y: float) -> float:
+    (x0, y0), (x1, y1) = bone.axis
+    return x0 + (x1 - x0) * (y - y0) / (y1 - y0) if y1 != y0 else (x0 + x1) / 2
+
+
+def test_a_mirrored_phantom_hand_gets_the_same_labels_on_the_same_bones(phantom_set):
+    """Mirroring swaps the thumb's side; each label must follow its bone, not the image side."""
+    out, rows, _ = phantom_set
+    compared = 0
+    for row in rows:
+        pixels = cv2.imread(str(out / row["file"]), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+        width = pixels.shape[1]
+        plain, mirrored = measure_hand(pixels), measure_hand(np.ascontiguousarray(pixels[:, ::-1]))
+        for a, b in zip(plain.bones, mirrored.bones, strict=True):
+            assert a.bone == b.bone
+            if a.measured and b.measured:
+                y = (a.line[0][1] + a.line[1][1]) / 2
+                # The mirrored bone's axis passes through the mirror image of the original's.
+                assert (width - 1 - _axis_x_at(b, y)) == pytest.approx(_axis_x_at(a, y), abs=0.5 * a.outer_width)
+                assert b.cortical_index == pytest.approx(a.cortical_index, rel=0.05)
+                compared += 1
+    assert compared >= 3
+
+
+@pytest.mark.parametrize("name", ["8280", "8933"])
+def test_real_hands_whose_thumb_side_was_misread_are_refused_not_mislabelled(samples_dir, name):
+    """RSNA hands on which radiogrammetry-1.0 swapped MC3/MC4: the middle finger check refuses them."""
+    pixels = cv2.imread(str(samples_dir / "rsna-boneage-hand" / "images" / f"{name}.png"),
+                        cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    m = measure_hand(pixels)
+    assert _all_refused(m) and "middle finger" in m.reason
+
+
+def test_fanning_metacarpals_are_kept_and_a_thumb_off_the_fan_is_dropped():
+    def ray(bone: str, degrees: float, x: float) -> Ray:
+        t = math.radians(degrees)
+        base = (x, 400.0)
+        return Ray(bone, base, (x + 200 * math.sin(t), 400 - 200 * math.cos(t)), 20.0, base)
+
+    fan = [ray("MC5", -18, 100), ray("MC4", -6, 140), ray("MC3", 4, 180), ray("MC2", 16, 220)]
+    assert [r.bone for r in _parallel_rays(fan)] == ["MC5", "MC4", "MC3", "MC2"]
+    thumb_as_mc2 = [*fan[:3], ray("MC2", 50, 220)]
+    assert [r.bone for r in _parallel_rays(thumb_as_mc2)] == ["MC5", "MC4", "MC3"]
