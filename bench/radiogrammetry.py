@@ -37,6 +37,8 @@ def _inputs(count: int, side: int) -> tuple[list[bytes], str]:
         blobs = []
         for path in sorted(SHARED.glob("*.png"))[:count]:
             image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                raise ValueError(f"{path} is not a readable image")
             scale = side / max(image.shape)
             resized = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
                                  interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)

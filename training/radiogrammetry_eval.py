@@ -115,7 +115,10 @@ def _variants(pixels: np.ndarray) -> list[np.ndarray]:
     for gamma in (0.7, 1.4):
         out.append(np.power(np.clip(pixels, 0, 1), gamma).astype(np.float32))
     _ok, buf = cv2.imencode(".jpg", np.round(pixels * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
-    out.append(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    if decoded is None:
+        raise ValueError("JPEG re-encoding failed")
+    out.append(decoded.astype(np.float32) / 255.0)
     out.append(np.ascontiguousarray(pixels[:, ::-1]))
     return out
 
@@ -133,15 +136,15 @@ def rsna_figures(shared: Path, out_dir: Path) -> dict:
     measured = [(name, px, m) for name, px, m in results if m.measured]
     cvs = []
     for _, pixels, m in measured:
-        values = [m.cortical_index]
+        values = [_index(m)]
         for variant in _variants(pixels):
             v = measure_hand(variant)
             if v.measured:
-                values.append(v.cortical_index)
+                values.append(_index(v))
         if len(values) >= 5:
             cvs.append(float(np.std(values, ddof=1) / np.mean(values)))
     ages = [float(labels[name]["boneage"]) for name, _, _ in measured]
-    index = [m.cortical_index for _, _, m in measured]
+    index = [_index(m) for _, _, m in measured]
     rho, p_value = spearmanr(ages, index) if len(index) > 2 else (float("nan"), float("nan"))
     _plot_boneage(ages, index, [labels[n]["male"] == "True" for n, _, _ in measured], rho, out_dir)
     _contact_sheet([(name, px, m) for name, px, m in measured][:48], out_dir / "radiogrammetry-contact-sheet.png")
@@ -160,6 +163,13 @@ def rsna_figures(shared: Path, out_dir: Path) -> dict:
         "spearman_rho_index_vs_boneage": float(rho),
         "spearman_p": float(p_value),
     }
+
+
+def _index(m: HandMeasurement) -> float:
+    """The combined index of a measured hand (never None once ``measured`` is true)."""
+    if m.cortical_index is None:
+        raise ValueError("a measured hand without a combined index")
+    return m.cortical_index
 
 
 def holdout_figures(shared: Path) -> dict:
