@@ -45,6 +45,7 @@ class Ray:
     width_px: float  # rough outer width from the working image, for the profile range
     mid: Point  # centre of the diaphysis on the axis: where the mid-shaft band goes
     web: Point | None = None  # the axis point level with the finger webs: metacarpals lie proximal of it
+    ends_seen: bool = True  # False: the bone's bright extent was short, its waist may not be mid-shaft
 
     @property
     def length(self) -> float:
@@ -329,13 +330,13 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
         track = _trace(bones, ridges, int(x_start), web, span)
         if track is None:
             continue
-        y_base, x_base, y_head, x_head, y_centre, x_centre, w = track
+        y_base, x_base, y_head, x_head, y_centre, x_centre, w, ends_seen = track
         base = _to_input(inverse, (x_base, y_base), scale)
         head = _to_input(inverse, (x_head, y_head), scale)
         centre = _to_input(inverse, (x_centre, y_centre), scale)
         slope = (x_head - x_base) / (y_head - y_base) if y_head != y_base else 0.0
         web_point = _to_input(inverse, (x_centre + slope * (web - y_centre), float(web)), scale)
-        rays.append(Ray(label, base, head, w / scale, centre, web_point))
+        rays.append(Ray(label, base, head, w / scale, centre, web_point, ends_seen))
     return HandLayout(_parallel_rays(rays), "")
 
 
@@ -453,13 +454,13 @@ def _to_input(inverse: np.ndarray, point: Point, scale: float) -> Point:
 
 def _trace(
     bones: np.ndarray, ridges: np.ndarray, x_start: int, web: int, span: float
-) -> tuple[float, float, float, float, float, float, float] | None:
+) -> tuple[float, float, float, float, float, float, float, bool] | None:
     """Follow one shaft up and down from the palm profile peak; fit its axis and find its ends.
 
     The centre line is followed on the ridge image while it stays at least half as bright
     as where it started, i.e. along the shaft and not across the joints.
-    Returns (y_base, x_base, y_head, x_head, y_mid, x_mid, width) in the upright
-    working frame.
+    Returns (y_base, x_base, y_head, x_head, y_mid, x_mid, width, ends_seen) in the
+    upright working frame.
     """
     height, width = bones.shape
     window = max(int(0.04 * span), 2)
@@ -506,8 +507,12 @@ def _trace(
     while hi < min(base_stop, values.size - 1) and above[hi + 1]:
         hi += 1
     y_head, y_base = float(t[lo]), float(t[hi])
-    if y_base - y_head < 0.3 * span:
+    if y_base - y_head < 0.2 * span:
         return None
+    # Shorter than 0.3 of the finger span: the walk stopped inside the bone (a dark
+    # medulla or an open growth plate), so the waist below may not be mid-shaft. The ray
+    # is kept, and measured only where the full-resolution joint gaps place the band.
+    ends_seen = y_base - y_head >= 0.3 * span
     # Mid-shaft: the middle of the diaphysis, the narrow stretch around the bone's waist.
     # Found from widths, not from the ends, so a missed joint gap cannot move the band
     # onto a metaphysis.
@@ -529,7 +534,7 @@ def _trace(
         d1 += 1
     y_centre = float(ys_axis[(d0 + d1) // 2])
     bone_width = float(widths[(d0 + d1) // 2])
-    return y_base, a + b * y_base, y_head, a + b * y_head, y_centre, a + b * y_centre, bone_width
+    return y_base, a + b * y_base, y_head, a + b * y_head, y_centre, a + b * y_centre, bone_width, ends_seen
 
 
 def _shaft_width(row: np.ndarray, x_centre: float, span: float) -> float:

@@ -219,6 +219,9 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     # gaps are not seen, on the shaft's waist found by the localiser (no length then).
     centre = ray.mid
     segment = _metacarpal_segment(image, ray, (ux, uy))
+    if segment is None and not ray.ends_seen:
+        return _refused(ray.bone, "Mid-shaft cannot be located: neither the joint gaps nor the ends of the "
+                                  "bone are seen clearly.", unit, axis)
     if segment is not None:
         t0, t1 = segment
         centre = (ray.mid[0] + (t0 + t1) / 2 * ux, ray.mid[1] + (t0 + t1) / 2 * uy)
