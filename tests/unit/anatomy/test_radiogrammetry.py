@@ -15,6 +15,7 @@ from screening.anatomy.radiogrammetry import (
     MEASURED_BONES,
     BoneMeasurement,
     HandMeasurement,
+    _measure_bone,
     combine_bones,
     draw_measurement,
     measure_hand,
@@ -287,3 +288,20 @@ def test_fanning_metacarpals_are_kept_and_a_thumb_off_the_fan_is_dropped():
     assert [r.bone for r in _parallel_rays(fan)] == ["MC5", "MC4", "MC3", "MC2"]
     thumb_as_mc2 = [*fan[:3], ray("MC2", 50, 220)]
     assert [r.bone for r in _parallel_rays(thumb_as_mc2)] == ["MC5", "MC4", "MC3"]
+
+
+def _bar_image() -> np.ndarray:
+    """A long vertical hollow shaft with no joint gap anywhere: its ends are not in view."""
+    profile = hollow_cylinder_profile(outer=40.0, inner=22.0, medulla=0.3, blur=1.0, half_range=150.0, step=1.0)
+    return np.tile(profile.astype(np.float32), (600, 1))
+
+
+def test_a_shaft_whose_ends_were_not_seen_is_measured_only_between_joint_gaps():
+    """Without joint gaps, the band goes to the localiser's waist, trusted only when the bone's ends were seen."""
+    image = _bar_image()
+    centre_x = (image.shape[1] - 1) / 2
+    seen = Ray("MC3", (centre_x, 450.0), (centre_x, 150.0), 40.0, (centre_x, 300.0), None, True)
+    unseen = Ray("MC3", (centre_x, 450.0), (centre_x, 150.0), 40.0, (centre_x, 300.0), None, False)
+    assert _measure_bone(image, seen, None).measured
+    refused = _measure_bone(image, unseen, None)
+    assert not refused.measured and "Mid-shaft cannot be located" in refused.reason
