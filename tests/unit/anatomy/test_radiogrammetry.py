@@ -47,21 +47,24 @@ def test_edges_of_a_projected_hollow_cylinder_are_found_where_the_bone_is():
     profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
     edges = profile_edges(profile, step=0.25, expected_width=40.0)
     assert edges is not None
-    # Blur (the image's and the shaft-proportional smoothing) moves the outer edge in; the
-    # cortical peaks move out under a little blur and together under more. Both within 10 %.
-    assert edges.outer == pytest.approx(40.0, rel=0.10) and edges.outer < 40.0
-    assert edges.inner == pytest.approx(24.0, rel=0.10)
+    # Blur (the image's and the shaft-proportional smoothing) moves the outer edge in and
+    # the cortical peaks together; on this profile, linear in path length, the log-domain
+    # edges put D 5 % and d 11 % low (index 9 % high). Both within 12 %.
+    assert edges.outer == pytest.approx(40.0, rel=0.12) and edges.outer < 40.0
+    assert edges.inner == pytest.approx(24.0, rel=0.12) and edges.inner < 24.0
     assert abs(edges.outer_left + edges.outer_right) < 0.2  # centred on the axis
 
 
-def test_inner_edges_do_not_move_under_a_monotonic_grey_scale_change():
+def test_edges_do_not_move_under_a_gamma_change():
     profile = hollow_cylinder_profile(outer=40.0, inner=24.0, medulla=0.35, blur=0.8, half_range=34.0, step=0.25)
     plain = profile_edges(profile, step=0.25, expected_width=40.0)
     gamma = profile_edges(profile**1.4, step=0.25, expected_width=40.0)
     assert plain is not None and gamma is not None
-    # A peak is invariant to the grey-scale change; the profile smoothing applied after
-    # it is not quite, so the peaks move by under 1 % of d.
-    assert gamma.inner == pytest.approx(plain.inner, rel=0.01)
+    # Edges are found on the log profile, which a power law only scales: neither the
+    # cortical peaks nor the outer derivative extrema move, smoothing included.
+    assert gamma.inner == pytest.approx(plain.inner, abs=1e-6)
+    assert gamma.outer_left == pytest.approx(plain.outer_left, abs=1e-6)
+    assert gamma.outer_right == pytest.approx(plain.outer_right, abs=1e-6)
 
 
 def test_a_solid_rod_has_no_medullary_canal_and_is_refused():
@@ -77,8 +80,8 @@ def test_band_spread_is_small_for_a_steady_noisy_shaft():
     assert band.edges is not None and band.valid_share == 1.0
     assert band.spread < 0.03
     index = (band.edges.outer - band.edges.inner) / band.edges.outer
-    # The blur bias of the edges (see profiles.py) shows as an index about 15 % low here.
-    assert index == pytest.approx(12.0 / 30.0, rel=0.2) and index < 12.0 / 30.0
+    # The blur bias of the edges (see profiles.py) shows as an index about 6 % high here.
+    assert index == pytest.approx(12.0 / 30.0, rel=0.1)
 
 
 @pytest.fixture(scope="module")
