@@ -81,6 +81,8 @@ BAND_PROFILES = 17
 #: under the precision perturbations by about a quarter on RSNA hands (3.3 % -> 2.5 %).
 BAND_FRACTION = 0.4
 MIN_SIDE_PX = 128
+#: Largest drift of the shaft's centre per pixel along the band (tan of ~15 degrees).
+MAX_TILT = 0.27
 
 Point = tuple[float, float]
 Segment = tuple[Point, Point]
@@ -239,7 +241,12 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     # band, and sample again with a range fitted to its width.
     nx, ny = -uy, ux
     centre = (centre[0] + first.centre_offset * nx, centre[1] + first.centre_offset * ny)
-    tilt = max(min(first.slope, 0.35), -0.35)  # at most ~20 degrees
+    if abs(first.slope) > MAX_TILT:
+        # The shaft's centre drifts across the band by more than ~15 degrees from the
+        # traced axis: the axis is not on this shaft, or the band crosses onto another.
+        return _refused(ray.bone, "The traced axis does not follow the shaft at mid-shaft.", unit, axis,
+                        _quality(first))
+    tilt = first.slope
     ux, uy = ux + tilt * nx, uy + tilt * ny
     norm = math.hypot(ux, uy)
     ux, uy = ux / norm, uy / norm

@@ -308,3 +308,15 @@ def test_a_shaft_whose_ends_were_not_seen_is_measured_only_between_joint_gaps():
     assert _measure_bone(image, seen, None).measured
     refused = _measure_bone(image, unseen, None)
     assert not refused.measured and "Mid-shaft cannot be located" in refused.reason
+
+
+def test_an_axis_that_crosses_the_shaft_at_an_angle_is_refused():
+    """A traced axis 25 degrees off the shaft would put a slanted band across it: refused."""
+    image = _bar_image()
+    cx, half = (image.shape[1] - 1) / 2, 150.0
+    dx = half * math.tan(math.radians(25))
+    slanted = Ray("MC3", (cx - dx, 300 + half), (cx + dx, 300 - half), 40.0, (cx, 300.0), None, True)
+    refused = _measure_bone(image, slanted, None)
+    assert not refused.measured and "does not follow the shaft" in refused.reason
+    straight = Ray("MC3", (cx, 300 + half), (cx, 300 - half), 40.0, (cx, 300.0), None, True)
+    assert _measure_bone(image, straight, None).measured
