@@ -1,19 +1,27 @@
-"""``tf.data`` input pipelines built on THE preprocessing of ``screening.imaging``.
+"""``tf.data`` input pipelines built on THE preprocessing of ingest and inference.
 
-Each image goes through ``decode_image`` + ``preprocess`` (the exact functions
-the inference workers use) inside ``tf.numpy_function``, in parallel
-(``num_parallel_calls=AUTOTUNE``, order kept so runs are reproducible). The
-decoded set is cached in memory when it is small enough, then shuffled,
-batched, augmented (training only) and prefetched.
+Each image goes through ``decode_image``, the hand crop of
+:mod:`screening.anatomy.prepare` and ``preprocess``: the exact steps ingest and
+the inference workers apply, so the model learns from the hand region it is
+later shown. The hand gate (a small CNN) judges every file once, up front and
+outside ``tf.data`` (a Keras model called from ``tf.numpy_function`` threads can
+starve the pipeline's thread pool); the crops are then made inside
+``tf.numpy_function``, in parallel (``num_parallel_calls=AUTOTUNE``, order kept
+so runs are reproducible). The decoded set is cached in memory when it is small
+enough, then shuffled, batched, augmented (training only) and prefetched.
 """
 
 from __future__ import annotations
+
+import logging
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from screening.anatomy.gate import Box
+from screening.anatomy.prepare import crop_hand, hand_region
 from screening.imaging import PreprocessParams, decode_image, preprocess
 from screening.model import encode_tabular_batch
 from training.manifest import Manifest
@@ -21,13 +29,39 @@ from training.manifest import Manifest
 # Cache decoded inputs in RAM below this size (float32 s*s*3 per image); above it,
 # decode every epoch rather than risk swapping the machine.
 CACHE_LIMIT_BYTES = 2 * 1024**3
+NO_BOX = (-1, -1, -1, -1)  # the gate found no hand: the whole image is used
+
+logger = logging.getLogger(__name__)
 
 
-def load_model_input(path: str, params: PreprocessParams) -> np.ndarray:
-    """One image file -> float32 (s, s, 3) in [0, 255], via the shared preprocessing."""
+def _pixels(path: str) -> np.ndarray:
     with open(path, "rb") as fh:
-        decoded = decode_image(fh.read(), filename=path)
-    return preprocess(decoded.pixels, **params.to_dict()).model_input
+        return decode_image(fh.read(), filename=path).pixels
+
+
+def locate_hands(paths: list[str]) -> np.ndarray:
+    """(N, 4) int32 hand boxes from the gate, NO_BOX where it rejected the file.
+
+    Training and evaluation sets should hold hand/wrist films only; a rejected one
+    is logged and kept whole rather than silently dropped, so set sizes never change.
+    """
+    boxes = []
+    for path in paths:
+        _crop, verdict = hand_region(_pixels(path))
+        if verdict.hand_box is None:
+            logger.warning("hand gate rejected a training image (%s): %s", path, verdict.reason)
+        boxes.append(verdict.hand_box or NO_BOX)
+    return np.asarray(boxes, dtype=np.int32).reshape(-1, 4)
+
+
+def load_model_input(path: str, params: PreprocessParams, box: Box | None) -> np.ndarray:
+    """One image file and its hand box -> float32 (s, s, 3) in [0, 255], via the shared preprocessing."""
+    return preprocess(crop_hand(_pixels(path), box), **params.to_dict()).model_input
+
+
+def _box(values: np.ndarray) -> Box | None:
+    box = tuple(int(v) for v in values)
+    return None if box == NO_BOX else (box[0], box[1], box[2], box[3])
 
 
 def tabular_inputs(manifest: Manifest) -> np.ndarray:
@@ -70,12 +104,13 @@ def make_dataset(
     paths = [str(r.path) for r in manifest.rows]
     size = params.size
 
-    def load(path: tf.Tensor) -> tf.Tensor:
-        image = tf.numpy_function(lambda p: load_model_input(p.decode(), params), [path], tf.float32)
+    def load(path: tf.Tensor, box: tf.Tensor) -> tf.Tensor:
+        image = tf.numpy_function(lambda p, b: load_model_input(p.decode(), params, _box(b)), [path, box],
+                                  tf.float32)
         image.set_shape((size, size, 3))
         return image
 
-    images = tf.data.Dataset.from_tensor_slices(paths).map(
+    images = tf.data.Dataset.from_tensor_slices((paths, locate_hands(paths))).map(
         load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     rest = tf.data.Dataset.from_tensor_slices((tabular_inputs(manifest), one_hot_labels(manifest, num_classes)))
