@@ -42,7 +42,7 @@ from screening.config import Settings, load_settings  # noqa: E402
 from screening.db import Batch, BatchStatus, schema, session_scope  # noqa: E402
 from screening.pipeline import submit_batch  # noqa: E402
 from screening.storage import open_store  # noqa: E402
-from training.phantoms import write_dataset  # noqa: E402
+from training.phantoms import SCREENING_MIN_AGE, write_dataset  # noqa: E402
 from worker.topology import celery_worker_command  # noqa: E402
 
 DEMO_BUNDLE = REPO / "models" / "demo"
@@ -66,7 +66,8 @@ def redis_url() -> str | None:
 def make_archive(path: Path, count: int, seed: int, size: int = 512) -> Path:
     """A zip of ``count`` phantom PNGs with manifest.csv (PNG is stored, not recompressed)."""
     source = path.parent / f"{path.stem}-src"
-    manifest = write_dataset(source, count, seed=seed, size=size, workers=os.cpu_count() or 1)
+    manifest = write_dataset(source, count, seed=seed, size=size, workers=os.cpu_count() or 1,
+                             min_age_years=SCREENING_MIN_AGE)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.write(manifest, "manifest.csv")
         for png in sorted((source / "images").iterdir()):

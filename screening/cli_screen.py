@@ -89,7 +89,10 @@ def _predictor_loader(settings: Settings):  # type: ignore[no-untyped-def]
 def print_outcome(settings: Settings, store: ObjectStore, batch: Batch) -> None:
     click.echo(f"status:   {batch.status.value}")
     click.echo(f"files:    {batch.files_total} ({batch.accepted} accepted, {batch.rejected} rejected, "
-               f"{batch.duplicates} duplicates)")
+               f"{batch.duplicates} duplicates, {batch.not_eligible} not eligible)")
+    if batch.not_eligible:
+        click.echo(f"not eligible: {batch.not_eligible} image{'s' if batch.not_eligible != 1 else ''} of patients "
+                   "outside the screening population (no class, no referral); the batch page says why")
     click.echo(f"screened: {batch.screened}, failed: {batch.failed}, reports: {batch.reported}")
     click.echo(f"model:    {batch.model_version_id}")
     def where(key: str) -> str:

@@ -1,9 +1,13 @@
 """Turning the files of one archive into image rows and normalised stored images.
 
 Each file is judged alone: a bad file becomes a rejected row with its reason and
-the batch goes on. Identifiers are pseudonymised before anything is stored, and
-only normalised pixels are kept (see :mod:`screening.imaging.stored`), so no
-identifying tag ever reaches the object store. Names and reasons copied from the
+the batch goes on. Every decoded file goes through the hand/wrist gate
+(:mod:`screening.anatomy.prepare`), which refuses other body parts and locates the
+hand; every patient is judged against the screening population
+(:mod:`screening.population`), and a patient outside it is recorded "not eligible"
+and never screened. Identifiers are pseudonymised before anything is stored, and
+only the normalised pixels of the hand region are kept (see
+:mod:`screening.imaging.stored`), so no identifying tag ever reaches the object store. Names and reasons copied from the
 upload are cleaned (:mod:`screening.safe_text`) and made unique within the batch,
 so no crafted member name can fail the rows of its batch.
 """
@@ -17,6 +21,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from screening.anatomy.gate import GateVerdict
+from screening.anatomy.prepare import hand_region
 from screening.archives import (
     MANIFEST_NAME,
     ArchiveLimits,
@@ -28,8 +34,9 @@ from screening.archives import (
     parse_manifest,
 )
 from screening.db.models import Batch, Hospital, Image, Patient, Quality
-from screening.imaging import DecodedImage, inspect_file
-from screening.imaging.stored import encode_stored, stored_image_key
+from screening.imaging import DecodedImage, QualityVerdict, inspect_file
+from screening.imaging.stored import encode_normalised_png, stored_image_key
+from screening.population import ScreeningPopulation, to_screen
 from screening.pseudonyms import pseudonymise
 from screening.safe_text import clean
 from screening.storage import ObjectStore
@@ -45,6 +52,7 @@ class IngestState:
     batch: Batch
     hospital: Hospital
     manifest: Manifest
+    population: ScreeningPopulation
     seen: dict[str, int] = field(default_factory=dict)  # sha256 -> image id in this batch
     patients: dict[str, Patient] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)  # row names given so far in this run
@@ -93,20 +101,38 @@ def ingest_item(session: Session, store: ObjectStore, secret: str, state: Ingest
     decoded, verdict = inspect_file(item.data, item.name)
     if decoded is None or verdict.status == "rejected":
         return add_image(session, state, name, Quality.REJECTED, verdict.reason, sha256=sha)
+    crop, gate = hand_region(decoded.pixels)
+    seen = dict(sha256=sha, source_format=decoded.source_format, width=decoded.width, height=decoded.height,
+                **_gate_columns(gate))
+    if gate.verdict == "rejected":
+        return add_image(session, state, name, Quality.REJECTED, gate.reason, **seen)
     patient_row, problem = _patient_data(state, item.name, decoded)
     if problem:
-        return add_image(session, state, name, Quality.REJECTED, problem, sha256=sha)
+        return add_image(session, state, name, Quality.REJECTED, problem, **seen)
     assert patient_row is not None
+    eligibility = state.population.judge(patient_row.age_months, patient_row.sex)
     pseudonym = pseudonymise(secret, state.hospital.code, patient_row.patient_id)
     patient = _patient(session, state, pseudonym, patient_row.sex)
     key = stored_image_key(state.hospital.code, state.batch.id, sha)
-    store.put_bytes(key, encode_stored(item.data, decoded.pixels), "image/png")
-    image = add_image(session, state, name, Quality(verdict.status), verdict.reason, sha256=sha,
-                      patient_id=patient.id, age_months=patient_row.age_months, sex=patient_row.sex,
-                      study_date=patient_row.study_date, storage_key=key, source_format=decoded.source_format,
-                      width=decoded.width, height=decoded.height)
+    store.put_bytes(key, encode_normalised_png(crop), "image/png")
+    quality, reason = _quality(verdict, gate)
+    image = add_image(session, state, name, quality, reason, patient_id=patient.id,
+                      age_months=patient_row.age_months, sex=patient_row.sex, study_date=patient_row.study_date,
+                      storage_key=key, eligible=eligibility.eligible, eligibility_reason=eligibility.reason, **seen)
     state.seen[sha] = image.id
     return image
+
+
+def _gate_columns(gate: GateVerdict) -> dict[str, object]:
+    return dict(gate_version=gate.gate_version, body_part=gate.body_part, gate_score=round(gate.score, 4),
+                hand_box=list(gate.hand_box) if gate.hand_box else None)
+
+
+def _quality(verdict: QualityVerdict, gate: GateVerdict) -> tuple[Quality, str]:
+    """The image's quality: a warning from the quality checks or from the gate (both reasons kept)."""
+    reasons = [text for text in (verdict.reason, gate.reason if gate.verdict == "warning" else "") if text]
+    warned = verdict.status == "warning" or gate.verdict == "warning"
+    return (Quality.WARNING if warned else Quality.ACCEPTED), "; ".join(reasons)
 
 
 def add_image(session: Session, state: IngestState, name: str, quality: Quality, reason: str,
@@ -122,11 +148,11 @@ def _earlier_copy(session: Session, hospital_id: int, batch_id: str, sha: str) -
     """An earlier image with the same bytes at the same hospital that was accepted and did not fail.
 
     An image whose screening failed does not count: re-uploading it is how staff retry.
+    Nor does a not-eligible one: it was never screened (the manifest's age may have been wrong).
     """
     return session.scalar(
         select(Image.id).where(Image.hospital_id == hospital_id, Image.sha256 == sha,
-                               Image.batch_id != batch_id, Image.error.is_(None),
-                               Image.quality.in_([Quality.ACCEPTED, Quality.WARNING])).limit(1)
+                               Image.batch_id != batch_id, Image.error.is_(None), to_screen()).limit(1)
     )
 
 

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, and_
+
 from screening.config import Settings
+from screening.db.models import Image, Quality
+from screening.vocabulary import SCREENABLE
 
 SEX_WORDS = {"F": "women", "M": "men"}
+# Children never get T-score categories, whatever OSTEO_SCREENING_MIN_AGE_YEARS says.
+ADULT_AGE_YEARS = 18
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,10 @@ class ScreeningPopulation:
         """Eligible, or not with a sentence a radiographer understands."""
         if age_months is None:
             return Eligibility(False, "not eligible: the patient's age is unknown")
-        years = age_months // 12
-        if years < self.min_age_years:
+        years, minimum = age_months // 12, max(self.min_age_years, ADULT_AGE_YEARS)
+        if years < minimum:
             return Eligibility(False, f"not eligible: age {_age_text(age_months)} is below the screening "
-                                      f"population's minimum of {self.min_age_years} years (WHO T-score "
+                                      f"population's minimum of {minimum} years (WHO T-score "
                                       "categories are not validated at this age)")
         if self.sexes != frozenset(SEX_WORDS):
             screened = " and ".join(SEX_WORDS[s] for s in sorted(self.sexes))
@@ -52,6 +58,24 @@ class ScreeningPopulation:
             if sex not in self.sexes:
                 return Eligibility(False, f"not eligible: this program screens {screened} only")
         return Eligibility(True)
+
+
+def to_screen() -> ColumnElement[bool]:
+    """SQL condition for the images that go to the model: readable, and of a patient in the population.
+
+    ``eligible`` is NULL on images recorded before the population was judged; they count as eligible.
+    """
+    return and_(Image.quality.in_(SCREENABLE), Image.eligible.is_not(False))
+
+
+def not_eligible() -> ColumnElement[bool]:
+    """SQL condition for readable images kept out of the model because their patient is not eligible."""
+    return and_(Image.quality.in_(SCREENABLE), Image.eligible.is_(False))
+
+
+def is_to_screen(quality: Quality, eligible: bool | None) -> bool:
+    """The Python twin of :func:`to_screen`, for a row already loaded."""
+    return quality in SCREENABLE and eligible is not False
 
 
 def _age_text(age_months: int) -> str:

@@ -24,6 +24,7 @@ from screening.db.models import (
     Report,
     RiskClass,
 )
+from screening.population import not_eligible
 from screening.results import overall_result
 from screening.upserts import insert_ignore
 from screening.vocabulary import SCREENABLE
@@ -32,10 +33,13 @@ logger = logging.getLogger(__name__)
 
 
 def recount_ingest(session: Session, batch: Batch) -> None:
+    """Files by outcome; ``accepted`` are the images that go to the model, ``not_eligible`` those that never do."""
     counts = dict(session.execute(select(Image.quality, func.count()).where(Image.batch_id == batch.id)
                                   .group_by(Image.quality)).all())
     batch.files_total = sum(counts.values())
-    batch.accepted = counts.get(Quality.ACCEPTED, 0) + counts.get(Quality.WARNING, 0)
+    batch.not_eligible = session.scalar(select(func.count()).select_from(Image).where(
+        Image.batch_id == batch.id, not_eligible())) or 0
+    batch.accepted = counts.get(Quality.ACCEPTED, 0) + counts.get(Quality.WARNING, 0) - batch.not_eligible
     batch.rejected = counts.get(Quality.REJECTED, 0)
     batch.duplicates = counts.get(Quality.DUPLICATE, 0)
 
@@ -105,9 +109,12 @@ def refresh_daily_summary(session: Session, hospital_id: int, day: date) -> None
         Prediction.batch_id.in_(batch_ids), Prediction.referred.is_(True))) or 0
     images = dict(session.execute(select(Image.quality, func.count()).where(
         Image.batch_id.in_(batch_ids)).group_by(Image.quality)).all())
+    outside = session.scalar(select(func.count()).select_from(Image).where(
+        Image.batch_id.in_(batch_ids), not_eligible())) or 0
     counts = {c.value: by_class.get(c, 0) for c in RiskClass}
     row = dict(hospital_id=hospital_id, day=day, screened=sum(counts.values()), referred=referred,
-               rejected=images.get(Quality.REJECTED, 0), files=sum(images.values()), **counts)
+               rejected=images.get(Quality.REJECTED, 0), not_eligible=outside, files=sum(images.values()),
+               **counts)
     insert_ignore(session, DailyHospitalSummary, [row], ("hospital_id", "day"), update=True)
 
 

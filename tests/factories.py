@@ -8,14 +8,17 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from training.phantoms import write_dataset
+from training.phantoms import SCREENING_MIN_AGE, write_dataset
 
 
 def write_phantom_archive(path: Path, count: int, seed: int = 0, size: int = 320,
                           extra: dict[str, bytes] | None = None) -> Path:
-    """A zip (or .tar.gz by suffix) of ``count`` phantom PNGs plus manifest.csv and ``extra`` members."""
+    """A zip (or .tar.gz by suffix) of ``count`` phantom PNGs plus manifest.csv and ``extra`` members.
+
+    The phantom patients are all in the default screening population (50 and over).
+    """
     source = path.parent / f"{path.stem}-src"
-    manifest = write_dataset(source, count, seed=seed, size=size)
+    manifest = write_dataset(source, count, seed=seed, size=size, min_age_years=SCREENING_MIN_AGE)
     members: dict[str, bytes] = {}
     with manifest.open() as fh:
         rows = list(csv.DictReader(fh))

@@ -42,6 +42,11 @@ from training.who import who_class, who_class_index
 
 # Default class balance of a generated set (normal, osteopenia, osteoporosis).
 DEFAULT_CLASS_BALANCE: tuple[float, float, float] = (0.70, 0.21, 0.09)
+# Ages drawn for phantom patients: training sets span adult life; archives meant to be
+# screened stay inside the default screening population (50 and over).
+TRAINING_MIN_AGE = 30.0
+SCREENING_MIN_AGE = 50.0
+MAX_AGE = 92.0
 
 #: Metacarpals whose true mid-shaft geometry the manifest records (radiogrammetry ground truth).
 TRUTH_BONES = ("MC2", "MC3", "MC4")
@@ -118,16 +123,18 @@ def mean_t_score(age_years: np.ndarray, female: np.ndarray) -> np.ndarray:
     return np.where(female, women, men)
 
 
-def _draw_demographics(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draw_demographics(rng: np.random.Generator, n: int,
+                       min_age_years: float = TRAINING_MIN_AGE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate (age, female, t_score) triples from the screening population model."""
-    age = rng.uniform(30.0, 92.0, n)
+    age = rng.uniform(min_age_years, MAX_AGE, n)
     female = rng.random(n) < 0.6
     t_score = mean_t_score(age, female) + rng.normal(0.0, 1.0, n)
     return age, female, np.clip(t_score, -5.5, 3.5)
 
 
 def sample_patient(
-    rng: np.random.Generator, patient_id: str, class_balance: tuple[float, float, float]
+    rng: np.random.Generator, patient_id: str, class_balance: tuple[float, float, float],
+    min_age_years: float = TRAINING_MIN_AGE,
 ) -> Patient:
     """Draw a patient whose WHO class follows ``class_balance``.
 
@@ -137,7 +144,7 @@ def sample_patient(
     """
     target = rng.choice(3, p=np.asarray(class_balance) / sum(class_balance))
     while True:
-        age, female, t_score = _draw_demographics(rng, 256)
+        age, female, t_score = _draw_demographics(rng, 256, min_age_years)
         hits = np.flatnonzero(who_class_index(t_score) == target)
         if hits.size:
             k = hits[0]
@@ -159,7 +166,8 @@ def sample_patient(
 
 
 def plan_dataset(
-    count: int, seed: int, class_balance: tuple[float, float, float] = DEFAULT_CLASS_BALANCE
+    count: int, seed: int, class_balance: tuple[float, float, float] = DEFAULT_CLASS_BALANCE,
+    min_age_years: float = TRAINING_MIN_AGE,
 ) -> list[ImageSpec]:
     """The patients and image slots of a dataset of ``count`` images.
 
@@ -169,7 +177,7 @@ def plan_dataset(
     patient_number = 0
     while len(specs) < count:
         rng = np.random.default_rng((seed, patient_number))
-        patient = sample_patient(rng, f"phantom-{seed}-{patient_number:06d}", class_balance)
+        patient = sample_patient(rng, f"phantom-{seed}-{patient_number:06d}", class_balance, min_age_years)
         for image_number in range(patient.n_images):
             if len(specs) < count:
                 specs.append(ImageSpec(len(specs), patient, image_number))
@@ -492,15 +500,21 @@ def write_dataset(
     bit_depth: int = 8,
     class_balance: tuple[float, float, float] = DEFAULT_CLASS_BALANCE,
     workers: int = 1,
+    min_age_years: float = TRAINING_MIN_AGE,
 ) -> Path:
-    """Write ``count`` phantom PNGs, ``manifest.csv`` and a SYNTHETIC notice; return the manifest."""
+    """Write ``count`` phantom PNGs, ``manifest.csv`` and a SYNTHETIC notice; return the manifest.
+
+    ``min_age_years``: training sets span adult ages (TRAINING_MIN_AGE); archives meant to
+    be screened use SCREENING_MIN_AGE so that every phantom patient is in the default
+    screening population (:mod:`screening.population`).
+    """
     if count < 1:
         raise ValueError("count must be at least 1")
     if size < 32:
         raise ValueError("size must be at least 32 pixels")
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    specs = plan_dataset(count, seed, class_balance)
+    specs = plan_dataset(count, seed, class_balance, min_age_years)
     jobs = [(out_dir, seed, spec, size, bit_depth) for spec in specs]
     if workers > 1:
         # "spawn": forking a process that has imported TensorFlow (tests, the demo) can deadlock.

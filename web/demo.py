@@ -70,14 +70,15 @@ def ensure_demo_accounts(settings: Settings) -> None:
 
 def sample_archive(settings: Settings) -> Path:
     """A zip of synthetic phantom X-rays with a manifest (written once, then reused)."""
-    from training.phantoms import write_dataset
+    from training.phantoms import SCREENING_MIN_AGE, write_dataset
 
     target = Path(settings.var_dir) / "demo" / SAMPLE_NAME
     if target.exists():
         return target
     source = target.parent / "sample-src"
     say(f"writing {SAMPLE_IMAGES} synthetic phantom X-rays (not patient data) to {target}")
-    manifest = write_dataset(source, SAMPLE_IMAGES, seed=SAMPLE_SEED, size=512, class_balance=(0.5, 0.3, 0.2))
+    manifest = write_dataset(source, SAMPLE_IMAGES, seed=SAMPLE_SEED, size=512, class_balance=(0.5, 0.3, 0.2),
+                             min_age_years=SCREENING_MIN_AGE)
     partial = target.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive, manifest.open() as fh:
         lines = ["file,patient_id,age_years,sex"]

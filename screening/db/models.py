@@ -183,6 +183,8 @@ class Batch(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    # Readable images of patients outside the screening population: never screened, never "negative".
+    not_eligible: Mapped[int] = mapped_column(Integer, default=0)
     screened: Mapped[int] = mapped_column(Integer, default=0)
     reported: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -253,6 +255,16 @@ class Image(Base):
     quality: Mapped[Quality] = mapped_column(_enum(Quality, "quality"))
     quality_reason: Mapped[str] = mapped_column(Text, default="")
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+    # Screening population (screening.population): None when the image was turned away before
+    # its patient was judged; False keeps it out of the model, with the reason shown to staff.
+    eligible: Mapped[bool | None] = mapped_column(Boolean)
+    eligibility_reason: Mapped[str | None] = mapped_column(Text)
+    # The hand/wrist gate's judgement (screening.anatomy.gate); hand_box is [x0, y0, x1, y1]
+    # in the uploaded file's own pixel coordinates, and the stored image is that region.
+    gate_version: Mapped[str | None] = mapped_column(String(40))
+    body_part: Mapped[str | None] = mapped_column(String(32))
+    gate_score: Mapped[float | None] = mapped_column(Float)
+    hand_box: Mapped[list[int] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -314,6 +326,7 @@ class DailyHospitalSummary(Base):
     osteoporosis: Mapped[int] = mapped_column(Integer, default=0)
     referred: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    not_eligible: Mapped[int] = mapped_column(Integer, default=0)
     files: Mapped[int] = mapped_column(Integer, default=0)
 
 

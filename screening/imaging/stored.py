@@ -1,6 +1,7 @@
 """The format of stored images: what ingest writes and screening reads back.
 
-Only normalised grayscale pixels are stored (a PNG carries no DICOM header), so no
+Only normalised grayscale pixels of the located hand region are stored (a PNG
+carries no DICOM header, and the re-encoded pixels no text chunk), so no
 identifying tag ever reaches the object store. Stored images are downscaled to
 STORED_MAX_SIDE: ample for 224-448 px model inputs and report figures, and ten
 times cheaper to store and decode than originals.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from screening.imaging.png import encode_png, stripped_gray_png
+from screening.imaging.png import encode_png
 
 STORED_MAX_SIDE = 1024
 
@@ -19,11 +20,6 @@ STORED_MAX_SIDE = 1024
 def stored_image_key(hospital_code: str, batch_id: str, sha256: str) -> str:
     """Object key of a stored image: hospital, batch and content hash, never a patient id."""
     return f"images/{hospital_code}/{batch_id}/{sha256[:24]}.png"
-
-
-def encode_stored(original: bytes, pixels: np.ndarray) -> bytes:
-    """The PNG to store: the original's own gray PNG stripped of metadata when it is one, else ``pixels``."""
-    return stripped_gray_png(original, STORED_MAX_SIDE) or encode_normalised_png(pixels)
 
 
 def encode_normalised_png(pixels: np.ndarray) -> bytes:

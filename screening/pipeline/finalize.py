@@ -1,8 +1,9 @@
 """Step 4, finalize: counters, patients' latest risk, the hospital's daily summary, the batch's final status.
 
 A batch in which nothing could be screened is not "complete": it ends
-``needs_attention`` with the reasons (grouped from its files) as problems, so staff
-see at once that the upload needs fixing.
+``needs_attention`` with the reasons (grouped from its files: rejected, duplicate,
+or patients outside the screening population) as problems, so staff see at once
+that the upload needs fixing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from screening.db.models import Batch, BatchStatus, Image, Quality
@@ -18,6 +19,7 @@ from screening.db.session import session_scope
 from screening.pipeline import status
 from screening.pipeline.context import PipelineContext, now
 from screening.pipeline.problems import Problem, replace_problems
+from screening.population import not_eligible
 from screening.rollups import finalize_counts, refresh_daily_summary, refresh_patients, summary_day
 
 logger = logging.getLogger(__name__)
@@ -55,15 +57,16 @@ def _nothing_screened(session: Session, batch: Batch) -> list[Problem]:
     """Why nothing was screened: the most common reasons its files were turned away."""
     if batch.files_total == 0:
         return [(None, "nothing could be screened: the archive holds no images")]
+    turned_away = Image.quality.in_([Quality.REJECTED, Quality.DUPLICATE])
+    reason = case((turned_away, Image.quality_reason), else_=Image.eligibility_reason)
     reasons = session.execute(
-        select(Image.quality, Image.quality_reason, func.count()).where(
-            Image.batch_id == batch.id, Image.quality.in_([Quality.REJECTED, Quality.DUPLICATE]))
-        .group_by(Image.quality, Image.quality_reason).order_by(func.count().desc()).limit(REASONS_SHOWN)).all()
+        select(Image.quality, reason, func.count()).where(Image.batch_id == batch.id, or_(turned_away, not_eligible()))
+        .group_by(Image.quality, reason).order_by(func.count().desc()).limit(REASONS_SHOWN)).all()
     headline = (f"nothing could be screened: {batch.rejected} of {batch.files_total} files rejected, "
-                f"{batch.duplicates} duplicates, {batch.failed} failed")
+                f"{batch.not_eligible} not eligible, {batch.duplicates} duplicates, {batch.failed} failed")
     lines: list[Problem] = [(None, headline)]
-    lines += [(None, f"{count} file{'s' if count != 1 else ''}: {reason or quality.value}")
-              for quality, reason, count in reasons]
+    lines += [(None, f"{count} file{'s' if count != 1 else ''}: {text or quality.value}")
+              for quality, text, count in reasons]
     return lines
 
 

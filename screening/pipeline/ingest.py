@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from screening.anatomy.gate import load_gate
 from screening.archives import ArchiveError, ArchiveLimits, Overflow, iter_archive
 from screening.config import Settings
 from screening.db.models import Batch, BatchStatus, Hospital, Image, Prediction, Quality
@@ -38,6 +39,7 @@ from screening.pipeline.names import SCREEN_CHUNK
 from screening.pipeline.problems import Problem, replace_problems
 from screening.pipeline.screen import advance_if_screened
 from screening.pipeline.submit import publish
+from screening.population import ScreeningPopulation, is_to_screen
 from screening.rollups import recount_ingest
 from screening.storage import ObjectNotFound
 from screening.vocabulary import SCREENABLE
@@ -115,9 +117,11 @@ class _ChunkPlanner:
 def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:
     archive_limits = limits(ctx.settings)
     manifest = find_manifest(path, archive_limits)
+    load_gate()  # once per process; a missing bundle fails here, not once per file
     with session_scope(ctx.database_url) as session:
         batch = session.get_one(Batch, batch_id)
-        state = IngestState(batch=batch, hospital=session.get_one(Hospital, batch.hospital_id), manifest=manifest)
+        state = IngestState(batch=batch, hospital=session.get_one(Hospital, batch.hospital_id), manifest=manifest,
+                            population=ScreeningPopulation.from_settings(ctx.settings))
         earlier = {img.filename: img for img in session.scalars(select(Image).where(Image.batch_id == batch_id))}
         predicted = set(session.scalars(select(Prediction.image_id).where(Prediction.batch_id == batch_id)))
         state.seen.update({img.sha256: img.id for img in earlier.values() if img.sha256 and img.quality in SCREENABLE})
@@ -133,7 +137,7 @@ def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:
             name = row_name(state, item.name)
             members.append(item.name)
             image = earlier.get(name) or _ingest_member(ctx, session, state, item, name)
-            if image is not None and image.quality in SCREENABLE and image.error is None \
+            if image is not None and is_to_screen(image.quality, image.eligible) and image.error is None \
                     and image.id not in predicted:
                 planner.add(image.id)
             if count % TOUCH_EVERY == 0:

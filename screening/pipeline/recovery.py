@@ -24,7 +24,7 @@ from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHU
 from screening.pipeline.screen import advance_if_screened, patients_with_results
 from screening.pipeline.status import rowcount
 from screening.pipeline.submit import publish
-from screening.vocabulary import SCREENABLE
+from screening.population import to_screen
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _resume(ctx: PipelineContext, batch_id: str) -> None:
         batch = session.get_one(Batch, batch_id)
         state = batch.status
         unscreened = list(session.scalars(select(Image.id).where(
-            Image.batch_id == batch_id, Image.quality.in_(SCREENABLE), Image.error.is_(None),
+            Image.batch_id == batch_id, to_screen(), Image.error.is_(None),
             Image.id.not_in(select(Prediction.image_id).where(Prediction.batch_id == batch_id)))
             .order_by(Image.id))) if state is BatchStatus.SCREENING else []
         unreported = []

@@ -15,6 +15,7 @@ from screening.pipeline import status
 from screening.pipeline.context import PipelineContext
 from screening.pipeline.names import FINALIZE, RENDER_REPORT
 from screening.pipeline.submit import publish
+from screening.population import to_screen
 from screening.rollups import recount_screening
 from screening.upserts import insert_ignore
 
@@ -33,8 +34,8 @@ def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> N
                         .values(model_version_id=version))
         done = set(session.scalars(select(Prediction.image_id).where(Prediction.image_id.in_(image_ids),
                                                                      Prediction.model_version_id == version)))
-        todo = [img for img in session.scalars(select(Image).where(Image.id.in_(image_ids)).order_by(Image.id))
-                if img.id not in done]
+        todo = [img for img in session.scalars(select(Image).where(Image.id.in_(image_ids), to_screen())
+                                               .order_by(Image.id)) if img.id not in done]
     if todo:
         try:
             rows, errors = screen_images(ctx.store, predictor, todo)

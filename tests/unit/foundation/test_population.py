@@ -35,6 +35,12 @@ def test_minimum_age_is_configurable() -> None:
     assert not population(screening_min_age_years="40").judge(39 * 12, "F").eligible
 
 
+def test_children_are_never_eligible_even_with_a_low_minimum_age() -> None:
+    verdict = population(screening_min_age_years="10").judge(12 * 12, "F")
+    assert not verdict.eligible and "minimum of 18 years" in verdict.reason
+    assert population(screening_min_age_years="10").judge(18 * 12, "F").eligible
+
+
 def test_a_women_only_program_refuses_men_and_unknown_sex() -> None:
     pop = population(screening_sexes="f")
     assert pop.judge(60 * 12, "F").eligible
