@@ -27,6 +27,7 @@ from screening.db.models import (
     Prediction,
     Report,
 )
+from screening.population import not_eligible
 from screening.rollups import batches_of_days
 
 HospitalIds = Collection[int] | None
@@ -137,6 +138,12 @@ def patient_history(session: Session, patient: Patient) -> list[HistoryEntry]:
     return [HistoryEntry(*row) for row in rows]
 
 
+def patient_not_eligible(session: Session, patient: Patient) -> list[Image]:
+    """The patient's images kept out of screening (outside the screening population), oldest first."""
+    return list(session.scalars(select(Image).where(Image.patient_id == patient.id, not_eligible())
+                                .order_by(Image.created_at, Image.id)))
+
+
 def list_patients(session: Session, hospital_ids: HospitalIds, limit: int, offset: int,
                   referred_only: bool = False) -> tuple[list[Patient], int]:
     query = select(Patient).where(in_scope(Patient.hospital_id, hospital_ids),
@@ -163,6 +170,7 @@ class SummaryGroup:
     hospitals: int = 0
     files: int = 0
     rejected: int = 0
+    not_eligible: int = 0  # outside the screening population: neither screened nor negative
     screened: int = 0
     normal: int = 0
     osteopenia: int = 0
@@ -193,7 +201,7 @@ class Summary:
     model_version_ids: list[str] = field(default_factory=list)
 
 
-_COUNTS = ("files", "rejected", "screened", "normal", "osteopenia", "osteoporosis", "referred")
+_COUNTS = ("files", "rejected", "not_eligible", "screened", "normal", "osteopenia", "osteoporosis", "referred")
 
 
 def _filtered_hospitals(hospital_ids: HospitalIds, district: str | None, region: str | None) -> Select:

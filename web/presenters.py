@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import g, url_for
 
-from screening.db.models import Batch, BatchStatus, ModelVersion, Patient, Report
+from screening.db.models import Batch, BatchStatus, Image, ModelVersion, Patient, Report
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
 from screening.vocabulary import (
     DISCLAIMER,
@@ -71,7 +71,7 @@ def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any
         "started_at": iso(batch.started_at),
         "finished_at": iso(batch.finished_at),
         "counts": {name: getattr(batch, name) for name in (
-            "files_total", "accepted", "rejected", "duplicates", "screened", "failed", "reported",
+            "files_total", "accepted", "rejected", "duplicates", "not_eligible", "screened", "failed", "reported",
             "reports_total", "chunks_total")},
         "errors": batch.error.splitlines() if batch.error else [],  # bounded summary; all in links.problems
         "problems_total": batch.problems_total,
@@ -97,6 +97,9 @@ def result_json(row: ResultRow, reports: dict[int, Report]) -> dict[str, Any]:
         "quality": image.quality.value,
         "reason": image.quality_reason or None,
         "error": image.error,
+        # False: the patient is outside the screening population (never screened, never negative); None: not judged.
+        "eligible": image.eligible,
+        "eligibility_reason": image.eligibility_reason,
         "class": prediction.predicted_class.value if prediction else None,
         "probabilities": ({"normal": prediction.p_normal, "osteopenia": prediction.p_osteopenia,
                            "osteoporosis": prediction.p_osteoporosis} if prediction else None),
@@ -116,7 +119,7 @@ def report_links(report: Report) -> dict[str, str]:
     return links
 
 
-def history_json(patient: Patient, entries: list[HistoryEntry]) -> dict[str, Any]:
+def history_json(patient: Patient, entries: list[HistoryEntry], not_eligible: list[Image]) -> dict[str, Any]:
     return {
         "pseudonym": patient.pseudonym,
         "hospital": {"code": patient.hospital.code, "name": patient.hospital.name},
@@ -143,6 +146,14 @@ def history_json(patient: Patient, entries: list[HistoryEntry]) -> dict[str, Any
                          for name in sorted(e.prediction.overlay_keys or {})},
                       **(report_links(e.report) if e.report and e.report.error is None else {})},
         } for e in entries],
+        # Images outside the screening population: no class, no referral, never counted as negative.
+        "not_eligible": [{
+            "batch": image.batch_id,
+            "filename": image.filename,
+            "study_date": iso(image.study_date),
+            "age_years": round(image.age_months / 12, 1) if image.age_months is not None else None,
+            "reason": image.eligibility_reason,
+        } for image in not_eligible],
     }
 
 
@@ -158,7 +169,7 @@ def group_json(group: SummaryGroup) -> dict[str, Any]:
         body["region"] = group.region
     body.update({
         "hospitals": group.hospitals, "files": group.files, "rejected": group.rejected,
-        "screened": group.screened,
+        "not_eligible": group.not_eligible, "screened": group.screened,
         "classes": {"normal": group.normal, "osteopenia": group.osteopenia, "osteoporosis": group.osteoporosis},
         "distribution": {k: rate(v) for k, v in group.distribution().items()},
         "referred": group.referred,

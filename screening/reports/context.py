@@ -26,6 +26,7 @@ SEX_LABELS = {"F": "Female", "M": "Male"}
 ADULT_MONTHS = 18 * 12
 OVERLAY_NOT_AVAILABLE = "overlay not available"
 IMAGE_NOT_AVAILABLE = "image not available"
+NOT_ELIGIBLE = "not eligible"
 
 
 class ReadableStore(Protocol):
@@ -166,7 +167,7 @@ class ReferralEntry:
 
 @dataclass(frozen=True)
 class QualityIssue:
-    """A file that was not screened (rejected, duplicate or failed) and why."""
+    """A file that was not screened (rejected, duplicate, not eligible or failed) and why."""
 
     filename: str
     status: str
@@ -183,6 +184,7 @@ class BatchSummaryContext:
     uploaded_at: datetime
     finished_at: datetime | None
     files_total: int
+    not_eligible: int
     patients_screened: int
     class_counts: dict[RiskClass, int]
     issues: tuple[QualityIssue, ...]
@@ -246,7 +248,9 @@ def _fetch(store: ReadableStore, key: str | None, missing: str) -> tuple[bytes |
 def _image_result(image: Image, prediction: Prediction | None, store: ReadableStore, colormap: str) -> ImageResult:
     if prediction is None:
         error = image.error
-        if error is None and image.quality in SCREENABLE:
+        if error is None and image.eligible is False:
+            error = image.eligibility_reason or "not eligible: outside the screening population"
+        elif error is None and image.quality in SCREENABLE:
             error = "not screened"
         return ImageResult(
             filename=image.filename,
@@ -344,6 +348,8 @@ def build_patient_context(
 def _issue(image: Image) -> QualityIssue | None:
     if image.error:
         return QualityIssue(image.filename, "failed", image.error)
+    if image.quality in SCREENABLE and image.eligible is False:
+        return QualityIssue(image.filename, NOT_ELIGIBLE, image.eligibility_reason or "")
     if image.quality in (Quality.REJECTED, Quality.DUPLICATE):
         return QualityIssue(image.filename, image.quality.value, image.quality_reason or "")
     return None
@@ -403,6 +409,7 @@ def build_batch_summary_context(session: Session, batch_id: str,
         uploaded_at=batch.created_at,
         finished_at=finished_at or batch.finished_at,
         files_total=batch.files_total or len(images),
+        not_eligible=sum(1 for image in images if image.quality in SCREENABLE and image.eligible is False),
         patients_screened=len(by_owner),
         class_counts=counts,
         issues=tuple(issue for issue in map(_issue, images) if issue is not None),

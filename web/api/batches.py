@@ -23,7 +23,7 @@ from web.state import db, state
 from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
 
 CSV_COLUMNS = ("filename", "quality", "reason", "error", "class", "p_normal", "p_osteopenia", "p_osteoporosis",
-               "referred", "patient", "model_version")
+               "referred", "patient", "model_version", "eligible", "eligibility_reason")
 
 
 @api.post("/batches")
@@ -113,8 +113,9 @@ def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
         probs = r["probabilities"] or {}
         writer.writerow([r["filename"], r["quality"], r["reason"] or "", r["error"] or "", r["class"] or "",
                          _num(probs.get("normal")), _num(probs.get("osteopenia")), _num(probs.get("osteoporosis")),
-                         "" if r["referred"] is None else ("yes" if r["referred"] else "no"),
-                         r["patient"] or "", r["model_version"] or ""])
+                         _yes_no(r["referred"]),
+                         r["patient"] or "", r["model_version"] or "",
+                         _yes_no(r["eligible"]), r["eligibility_reason"] or ""])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="batch-{batch.id}-results.csv"'
     return response
@@ -122,6 +123,10 @@ def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
 
 def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
 
 
 @api.get("/batches/<batch_id>/summary")

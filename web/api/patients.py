@@ -18,4 +18,5 @@ from web.state import db
 def get_patient(pseudonym: str) -> Response:
     patient = visible_patient(pseudonym)
     entries = queries.patient_history(db(), patient)
-    return respond(history_json(patient, entries), [e.prediction.model_version_id for e in entries])
+    outside = queries.patient_not_eligible(db(), patient)
+    return respond(history_json(patient, entries, outside), [e.prediction.model_version_id for e in entries])

@@ -19,7 +19,8 @@ from web.presenters import DISCLAIMER
 from web.state import db
 
 CSV_COLUMNS = ("key", "label", "district", "region", "hospitals", "files", "rejected", "screened", "normal",
-               "osteopenia", "osteoporosis", "referred", "referral_rate", "rejection_rate")
+               "osteopenia", "osteoporosis", "referred", "referral_rate", "rejection_rate",
+               "not_eligible")
 
 
 def _trend_chart(summary: queries.Summary) -> str:
@@ -53,7 +54,8 @@ def overview_csv() -> Response:
                          group.files, group.rejected, group.screened, group.normal, group.osteopenia,
                          group.osteoporosis, group.referred,
                          "" if group.referral_rate is None else f"{group.referral_rate:.4f}",
-                         "" if group.rejection_rate is None else f"{group.rejection_rate:.4f}"])
+                         "" if group.rejection_rate is None else f"{group.rejection_rate:.4f}",
+                         group.not_eligible])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="osteo-summary-{summary.level}.csv"'
     return response

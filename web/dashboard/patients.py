@@ -31,4 +31,5 @@ def patient_page(pseudonym: str) -> str:
     chart = line_chart(labels, {"P(osteoporosis)": [e.prediction.p_osteoporosis for e in entries],
                                 "P(osteopenia)": [e.prediction.p_osteopenia for e in entries]},
                        "Risk over time", colours=("#d1242f", "#9a6700"), percent=True)
-    return render_template("patient.html", patient=patient, entries=entries, chart=chart)
+    outside = queries.patient_not_eligible(db(), patient)
+    return render_template("patient.html", patient=patient, entries=entries, chart=chart, not_eligible=outside)
