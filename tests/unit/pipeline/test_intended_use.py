@@ -13,6 +13,7 @@ import csv
 import io
 import zipfile
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -23,12 +24,14 @@ from screening.cli import cli
 from screening.db import BatchStatus, DailyHospitalSummary, Image, Prediction, Quality, Report, session_scope
 from screening.db.models import Role
 from tests.factories import write_phantom_archive
+from tests.integration.web.world import PASSWORD, login
 from tests.unit.pipeline.conftest import screen
 from web import create_app
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "xray-samples"
 REAL_KNEE = SHARED / "knee-osteoporosis-roboflow" / "test" / "images" / \
     "Normal-106_jpg.rf.c7b349072da5ee18c43262ac97c9c060.jpg"
+NURSE = "nurse@dh1.example"
 REAL_CHILD_HAND = SHARED / "rsna-boneage-hand" / "images" / "1422.png"  # a 2-year-old's hand (issue 13)
 
 
@@ -65,7 +68,7 @@ def _real_files() -> dict[str, tuple[bytes, str]]:
 
 def _api_client(settings):  # type: ignore[no-untyped-def]
     with session_scope(settings.database_url) as session:
-        user = add_user(session, "nurse@dh1.example", Role.STAFF, hospital_code="DH1")
+        user = add_user(session, NURSE, Role.STAFF, password=PASSWORD, hospital_code="DH1")
         secret = create_token(session, user, "test").secret
     app = create_app(settings, enqueue=lambda name, args: None)
     app.config["TESTING"] = True
@@ -85,6 +88,7 @@ def test_knee_refused_children_not_eligible_adults_screened(embedded, tmp_path):
         predicted = set(session.scalars(select(Prediction.image_id).where(Prediction.batch_id == batch.id)))
         reported = set(session.scalars(select(Report.patient_id).where(Report.batch_id == batch.id)))
         day = session.scalars(select(DailyHospitalSummary)).one()
+        pseudonyms = {i.id: i.patient.pseudonym for i in images.values() if i.patient is not None}
     not_eligible = [i for i in images.values() if i.eligible is False]
     assert len(not_eligible) == children
     for image in not_eligible:
@@ -99,10 +103,10 @@ def test_knee_refused_children_not_eligible_adults_screened(embedded, tmp_path):
         knee = images["knee.jpg"]
         assert knee.quality is Quality.REJECTED and "knee" in knee.quality_reason and knee.hand_box is None
         assert knee.body_part == "leg_knee_foot" and knee.id not in predicted
-        child = images["rsna-1422.png"]
-        assert child.eligible is False and "age 2 years" in child.eligibility_reason
-        x0, y0, x1, y1 = child.hand_box  # in the file's own pixels (757 x 1022)
-        assert 0 <= x0 < x1 <= child.width == 757 and 0 <= y0 < y1 <= child.height == 1022
+        toddler = images["rsna-1422.png"]
+        assert toddler.eligible is False and "age 2 years" in toddler.eligibility_reason
+        x0, y0, x1, y1 = toddler.hand_box  # in the file's own pixels (757 x 1022)
+        assert 0 <= x0 < x1 <= toddler.width == 757 and 0 <= y0 < y1 <= toddler.height == 1022
 
     client, auth = _api_client(embedded)
     results = client.get(f"/api/v1/batches/{batch.id}/results?limit=100", headers=auth).get_json()["items"]
@@ -122,6 +126,16 @@ def test_knee_refused_children_not_eligible_adults_screened(embedded, tmp_path):
         assert (row["eligible"], row["class"], row["referred"]) == ("no", "", "")
         assert row["eligibility_reason"] == image.eligibility_reason
     assert {rows[i.filename]["eligible"] for i in adults} == {"yes"}
+
+    login(client, NURSE)
+    page = client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert page.count("data-not-eligible") == children and not_eligible[0].eligibility_reason in unescape(page)
+    child = pseudonyms[not_eligible[0].id]
+    child_page = client.get(f"/patients/{child}").get_data(as_text=True)
+    assert "Not eligible" in child_page and "Refer for DXA" not in child_page
+    history = client.get(f"/api/v1/patients/{child}", headers=auth).get_json()
+    assert history["history"] == [] and history["latest"]["class"] is None
+    assert [n["reason"] for n in history["not_eligible"]] == [not_eligible[0].eligibility_reason]
 
 
 def test_a_batch_of_children_only_needs_attention_and_the_cli_says_how_many(embedded, tmp_path):
