@@ -40,7 +40,7 @@ TRAIN = [
     "train", str(TRAIN_SET / "manifest.csv"), "--out", str(BUNDLE), "--name", "osteo-demo-phantoms",
     "--backbone", "compact", "--size", "128", "--batch-size", "32",
     "--epochs-head", "3", "--epochs-finetune", "40", "--lr-finetune", "1e-3", "--bn-momentum", "0.9",
-    "--patience", "8", "--seed", "42", "--checkpoint-dir", str(CHECKPOINTS), "--quiet",
+    "--patience", "12", "--seed", "42", "--checkpoint-dir", str(CHECKPOINTS), "--quiet",
 ]
 EVALUATE = ["evaluate", str(BUNDLE), str(TEST_SET / "manifest.csv"), "--out", str(BUNDLE / "independent-test")]
 

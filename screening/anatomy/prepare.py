@@ -14,9 +14,11 @@ import numpy as np
 from screening.anatomy.gate import Box, GateVerdict, HandGate, load_gate
 from screening.anatomy.locate import crop_to_hand
 
-# Margin around the located hand, as a share of the box's longer side: keeps the
-# soft tissue at the box's edge (the gate's box already has a small pad).
-CROP_MARGIN = 0.05
+# Margin around the located hand, as a share of the box's longer side. None: the
+# gate's box already carries a pad (2 % of the film's longer side) around the hand,
+# and the region the model sees is then exactly the stored ``hand_box``, so overlays
+# and Grad-CAM map onto it one to one.
+CROP_MARGIN = 0.0
 
 
 def hand_region(pixels: np.ndarray, gate: HandGate | None = None) -> tuple[np.ndarray, GateVerdict]:

@@ -1,0 +1,256 @@
+"""Where does the risk model look on real hands? The share of Grad-CAM peaks inside the located hand.
+
+Runs the product's own steps on real hand/wrist radiographs: decode, the hand gate
+and crop (:func:`screening.anatomy.prepare.hand_region`), the stored-image encoding
+ingest writes, ``preprocess`` and the bundle's predictor (calibrated probabilities +
+Grad-CAM in one pass, :class:`screening.model.inference.Predictor`). The heatmap's
+peak is mapped back to the FILE's own pixel coordinates and checked against the
+gate's ``hand_box``. Sources: the real hands of ``../shared/xray-samples`` (RSNA bone
+age, GRAZPEDWRI-DX) and the hand/wrist images of ``../shared/xray-holdout``
+(evaluation only: nothing here is trained or tuned on it).
+
+``--whole-image`` reproduces the pipeline before the gate (the whole film goes to the
+model), for the before/after comparison in ``docs/intended-use.md``::
+
+    python -m training.gradcam_eval --out docs/figures/gradcam-on-hand.png
+    python -m training.gradcam_eval --whole-image --bundle path/to/old-bundle
+
+The tabular input is a fixed 65-year-old woman for every image: most of these hands are
+children's (outside the screening population, never screened by the product), and the
+question here is only where the image branch looks.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import cv2
+import numpy as np
+
+from screening.anatomy.gate import Box, load_gate
+from screening.anatomy.prepare import crop_bounds, crop_hand
+from screening.config import PROJECT_ROOT
+from screening.imaging import DecodeError, PreprocessParams, decode_image, preprocess
+from screening.imaging.stored import decode_normalised_png, encode_normalised_png
+
+logger = logging.getLogger(__name__)
+
+SHARED = PROJECT_ROOT.parent / "shared"
+AGE_MONTHS, SEX = 65 * 12, "F"
+TARGET = 0.95
+THUMB = 200  # contact-sheet tile height in pixels
+
+
+@dataclass(frozen=True)
+class HandFile:
+    source: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: str
+    file: str
+    verdict: str
+    hand_box: Box | None
+    peak: tuple[int, int] | None  # (x, y) in the file's pixels; None when the heatmap is flat
+    inside: bool
+
+
+def real_hands(shared: Path) -> list[HandFile]:
+    """The real hand/wrist radiographs: xray-samples (RSNA, GRAZPEDWRI-DX) and the hold-out's hands."""
+    samples, holdout = shared / "xray-samples", shared / "xray-holdout"
+    files = [HandFile("rsna-boneage-hand", p) for p in sorted((samples / "rsna-boneage-hand" / "images").glob("*.png"))]
+    grazpedwri = samples / "grazpedwri-dx-osteopenia-wrist"
+    files += [HandFile("grazpedwri-dx", grazpedwri / row["file"]) for row in _rows(grazpedwri / "manifest.csv")]
+    files += [HandFile("holdout-hand-wrist", holdout / row["file"]) for row in _rows(holdout / "manifest.csv")
+              if row["body_part"] in ("hand", "wrist")]
+    return files
+
+
+def _rows(manifest: Path) -> list[dict[str, str]]:
+    with manifest.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def model_view(pixels: np.ndarray, whole_image: bool) -> tuple[np.ndarray, Box, str, Box | None]:
+    """(stored pixels the model reads, their region in file coordinates, gate verdict, gate hand box)."""
+    verdict = load_gate().judge(pixels)
+    height, width = pixels.shape
+    if whole_image or verdict.hand_box is None:
+        region: Box = (0, 0, width, height)
+        view = pixels
+    else:
+        region = crop_bounds(verdict.hand_box, width, height)
+        view = crop_hand(pixels, verdict.hand_box)
+    # What ingest stores and the inference worker reads back (downscaled to at most 1024 px a side).
+    return decode_normalised_png(encode_normalised_png(view)), region, verdict.verdict, verdict.hand_box
+
+
+def peak_in_file(heatmap: np.ndarray, view_shape: tuple[int, int], region: Box) -> tuple[int, int] | None:
+    """The heatmap's peak, from the letterboxed model input back to the file's pixel coordinates.
+
+    ``preprocess`` scales the view so its longer side fills the input and centres it; a
+    peak in the padding maps to a point outside the view's region, so it never counts as
+    inside the hand. None when the heatmap is flat (no peak at all).
+    """
+    if float(heatmap.max()) <= 0.0:
+        return None
+    size = heatmap.shape[0]
+    py, px = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
+    view_h, view_w = view_shape
+    scale = size / max(view_h, view_w)
+    content_w, content_h = min(size, max(1, round(view_w * scale))), min(size, max(1, round(view_h * scale)))
+    left, top = (size - content_w) // 2, (size - content_h) // 2
+    x0, y0, x1, y1 = region
+    fx = x0 + (px + 0.5 - left) * (x1 - x0) / content_w
+    fy = y0 + (py + 0.5 - top) * (y1 - y0) / content_h
+    return int(np.floor(fx)), int(np.floor(fy))
+
+
+def inside(point: tuple[int, int] | None, box: Box | None) -> bool:
+    if point is None or box is None:
+        return False
+    x, y = point
+    return box[0] <= x < box[2] and box[1] <= y < box[3]
+
+
+def evaluate(files: list[HandFile], bundle: Path,
+             whole_image: bool) -> tuple[list[Outcome], dict[int, np.ndarray]]:
+    """One outcome per file; a contact-sheet tile per readable file, by outcome index."""
+    from screening.model import load_bundle
+    from screening.model.inference import Predictor
+    from screening.model.network import encode_tabular
+
+    predictor = Predictor(load_bundle(bundle))
+    params = PreprocessParams.from_dict(predictor.card.preprocessing or {})
+    tabular = encode_tabular(AGE_MONTHS, SEX)[np.newaxis]
+    outcomes: list[Outcome] = []
+    tiles: dict[int, np.ndarray] = {}
+    for item in files:
+        try:
+            pixels = decode_image(item.path.read_bytes(), filename=item.path.name).pixels
+        except DecodeError as exc:  # the product rejects it at ingest too (e.g. WebP): never screened
+            logger.warning("%s: %s", item.path.name, exc.reason)
+            outcomes.append(Outcome(item.source, item.path.name, "unreadable", None, None, False))
+            continue
+        view, region, verdict, box = model_view(pixels, whole_image)
+        prepared = preprocess(view, params.size, params.clip_limit, params.tile_grid)
+        _probs, heatmaps = predictor.predict_arrays(prepared.model_input[np.newaxis], tabular)
+        peak = peak_in_file(heatmaps[0], view.shape, region)
+        outcomes.append(Outcome(item.source, item.path.name, verdict, box, peak, inside(peak, box)))
+        tiles[len(outcomes) - 1] = _tile(pixels, heatmaps[0], view.shape, region, box, peak)
+    return outcomes, tiles
+
+
+def _tile(pixels: np.ndarray, heatmap: np.ndarray, view_shape: tuple[int, int], region: Box,
+          box: Box | None, peak: tuple[int, int] | None) -> np.ndarray:
+    """The file (THUMB px tall) with the heatmap over the model's region, the hand box and the peak."""
+    height, width = pixels.shape
+    scale = THUMB / height
+    thumb = cv2.resize((np.clip(pixels, 0, 1) * 255).astype(np.uint8), (max(1, round(width * scale)), THUMB),
+                       interpolation=cv2.INTER_AREA)
+    tile = cv2.cvtColor(thumb, cv2.COLOR_GRAY2BGR)
+    size = heatmap.shape[0]
+    view_h, view_w = view_shape
+    factor = size / max(view_h, view_w)
+    content_w, content_h = min(size, max(1, round(view_w * factor))), min(size, max(1, round(view_h * factor)))
+    left, top = (size - content_w) // 2, (size - content_h) // 2
+    content = heatmap[top:top + content_h, left:left + content_w]
+    x0, y0, x1, y1 = (round(v * scale) for v in region)
+    if x1 > x0 and y1 > y0:
+        heat = cv2.resize(content.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        coloured = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
+        patch = tile[y0:y1, x0:x1]
+        tile[y0:y1, x0:x1] = cv2.addWeighted(patch, 0.6, coloured[:patch.shape[0], :patch.shape[1]], 0.4, 0)
+    if box is not None:
+        cv2.rectangle(tile, (round(box[0] * scale), round(box[1] * scale)),
+                      (round(box[2] * scale) - 1, round(box[3] * scale) - 1), (0, 200, 0), 2)
+    if peak is not None:
+        centre = (round(peak[0] * scale), round(peak[1] * scale))
+        cv2.circle(tile, centre, 6, (255, 255, 255), -1)
+        cv2.circle(tile, centre, 4, (0, 0, 255) if not inside(peak, box) else (255, 0, 255), -1)
+    return tile
+
+
+def contact_sheet(tiles: dict[int, np.ndarray], outcomes: list[Outcome], columns: int = 10,
+                  limit: int = 40) -> np.ndarray:
+    """Up to ``limit`` tiles of located hands, spread over the sources, misses first so they are seen."""
+    order = sorted((i for i in tiles if outcomes[i].hand_box is not None), key=lambda i: (outcomes[i].inside, i))
+    misses = [i for i in order if not outcomes[i].inside][:limit]
+    hits = [i for i in order if outcomes[i].inside]
+    step = max(1, len(hits) // max(1, limit - len(misses)))
+    chosen = misses + hits[::step][: limit - len(misses)]
+    width = 160
+    cells = []
+    for i in chosen:
+        tile = tiles[i]
+        fitted = cv2.resize(tile, (width, round(tile.shape[0] * width / tile.shape[1]))) \
+            if tile.shape[1] > width else tile
+        cell = np.full((THUMB, width, 3), 255, np.uint8)
+        h, w = min(THUMB, fitted.shape[0]), fitted.shape[1]
+        cell[:h, (width - w) // 2:(width - w) // 2 + w] = fitted[:h]
+        cells.append(cell)
+    while len(cells) % columns:
+        cells.append(np.full((THUMB, width, 3), 255, np.uint8))
+    rows = [np.hstack(cells[r:r + columns]) for r in range(0, len(cells), columns)]
+    return np.vstack(rows)
+
+
+def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
+    by_source: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_source[outcome.source].append(outcome)
+    table: dict[str, dict[str, float | int]] = {}
+    for source, items in [*sorted(by_source.items()), ("all", outcomes)]:
+        located = [o for o in items if o.hand_box is not None]  # what the product screens
+        hits = sum(o.inside for o in located)
+        table[source] = {"images": len(items), "unreadable": sum(o.verdict == "unreadable" for o in items),
+                         "gate_rejected": sum(o.verdict == "rejected" for o in items),
+                         "hand_located": len(located), "peak_inside_hand": hits,
+                         "share": round(hits / len(located), 4) if located else 0.0}
+    return table
+
+
+@click.command()
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=PROJECT_ROOT / "models" / "demo", show_default=True, help="Risk-model bundle.")
+@click.option("--whole-image", is_flag=True, help="Feed the whole film (the pipeline before the gate).")
+@click.option("--shared", type=click.Path(file_okay=False, path_type=Path), default=SHARED, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write a contact sheet PNG here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write per-image outcomes and the table as JSON here.")
+def main(bundle: Path, whole_image: bool, shared: Path, out: Path | None, json_out: Path | None) -> None:
+    """Print, per source, the share of real hands whose Grad-CAM peak lies inside the located hand."""
+    if not shared.is_dir():
+        raise click.ClickException(f"{shared} not found: the real radiographs live in ../shared")
+    files = real_hands(shared)
+    outcomes, tiles = evaluate(files, bundle, whole_image)
+    table = summarise(outcomes)
+    mode = "whole image (before the gate)" if whole_image else "hand crop (the pipeline)"
+    click.echo(f"Grad-CAM peak inside the located hand, model {bundle}, input: {mode}")
+    click.echo(f"{'source':<22}{'images':>7}{'unreadable':>11}{'rejected':>9}{'located':>8}{'inside':>7}"
+               f"{'share':>8}")
+    for source, row in table.items():
+        click.echo(f"{source:<22}{row['images']:>7}{row['unreadable']:>11}{row['gate_rejected']:>9}"
+                   f"{row['hand_located']:>8}{row['peak_inside_hand']:>7}{100 * row['share']:>7.1f}%")
+    click.echo("share = peak inside the located hand / hands located (the images the product screens)")
+    click.echo(f"target: >= {100 * TARGET:.0f} % ({'met' if table['all']['share'] >= TARGET else 'NOT met'})")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out), contact_sheet(tiles, outcomes))
+        click.echo(f"contact sheet: {out} (green: located hand; dot: Grad-CAM peak, red when outside)")
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({"table": table, "images": [asdict(o) for o in outcomes]}, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
