@@ -23,6 +23,8 @@ from screening.accounts import add_user, create_token
 from screening.cli import cli
 from screening.db import BatchStatus, DailyHospitalSummary, Image, Prediction, Quality, Report, session_scope
 from screening.db.models import Role
+from screening.imaging.stored import decode_normalised_png
+from screening.storage import open_store
 from tests.factories import write_phantom_archive
 from tests.integration.web.world import PASSWORD, login
 from tests.unit.pipeline.conftest import screen
@@ -98,6 +100,10 @@ def test_knee_refused_children_not_eligible_adults_screened(embedded, tmp_path):
     adults = [i for i in images.values() if i.eligible]
     assert len(adults) == 3 and all(i.id in predicted for i in adults)
     assert all(i.gate_version and i.body_part == "hand_wrist" and len(i.hand_box) == 4 for i in adults)
+    store = open_store(embedded)
+    for image in adults:  # what is stored (and screened) is the located hand region, not the film
+        x0, y0, x1, y1 = image.hand_box
+        assert decode_normalised_png(store.get_bytes(image.storage_key)).shape == (y1 - y0, x1 - x0)
     assert (day.screened, day.not_eligible) == (3, children)  # the children are not screened-negative
     if real:
         knee = images["knee.jpg"]

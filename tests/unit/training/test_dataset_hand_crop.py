@@ -1,0 +1,30 @@
+"""Training reads the same hand region ingest stores: one preprocessing for both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from screening.anatomy.prepare import hand_region  # noqa: E402
+from screening.imaging import PreprocessParams, decode_image, preprocess  # noqa: E402
+from training.dataset import load_model_input, locate_hands  # noqa: E402
+from training.phantoms import write_dataset  # noqa: E402
+
+
+def test_training_input_is_the_ingest_crop_through_the_model_preprocessing(tmp_path) -> None:
+    write_dataset(tmp_path, count=2, seed=3, size=256, workers=1)
+    paths = sorted(str(p) for p in (tmp_path / "images").glob("*.png"))
+    params = PreprocessParams(size=64, clip_limit=2.0, tile_grid=8)
+    boxes = locate_hands(paths)
+    for path, box in zip(paths, boxes, strict=True):
+        pixels = decode_image(Path(path).read_bytes(), filename=path).pixels
+        crop, verdict = hand_region(pixels)
+        assert verdict.verdict == "accepted" and tuple(box) == verdict.hand_box
+        x0, y0, x1, y1 = verdict.hand_box
+        assert crop.shape == (y1 - y0, x1 - x0) and crop.shape != pixels.shape
+        expected = preprocess(crop, **params.to_dict()).model_input
+        assert np.array_equal(load_model_input(path, params, verdict.hand_box), expected)
