@@ -12,7 +12,7 @@ age, GRAZPEDWRI-DX) and the hand/wrist images of ``../shared/xray-holdout``
 ``--whole-image`` reproduces the pipeline before the gate (the whole film goes to the
 model), for the before/after comparison in ``docs/intended-use.md``::
 
-    python -m training.gradcam_eval --out docs/figures/gradcam-on-hand.png
+    python -m training.gradcam_eval --out docs/figures/gradcam-on-hand.jpg
     python -m training.gradcam_eval --whole-image --bundle path/to/old-bundle
 
 The tabular input is a fixed 65-year-old woman for every image: most of these hands are
@@ -215,6 +215,7 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
         table[source] = {"images": len(items), "unreadable": sum(o.verdict == "unreadable" for o in items),
                          "gate_rejected": sum(o.verdict == "rejected" for o in items),
                          "hand_located": len(located), "peak_inside_hand": hits,
+                         "flat_heatmap": sum(o.peak is None for o in located),
                          "share": round(hits / len(located), 4) if located else 0.0}
     return table
 
@@ -224,7 +225,8 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
               default=PROJECT_ROOT / "models" / "demo", show_default=True, help="Risk-model bundle.")
 @click.option("--whole-image", is_flag=True, help="Feed the whole film (the pipeline before the gate).")
 @click.option("--shared", type=click.Path(file_okay=False, path_type=Path), default=SHARED, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write a contact sheet PNG here.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a contact sheet here (.jpg keeps it small enough for docs/).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write per-image outcomes and the table as JSON here.")
 def main(bundle: Path, whole_image: bool, shared: Path, out: Path | None, json_out: Path | None) -> None:
@@ -237,15 +239,17 @@ def main(bundle: Path, whole_image: bool, shared: Path, out: Path | None, json_o
     mode = "whole image (before the gate)" if whole_image else "hand crop (the pipeline)"
     click.echo(f"Grad-CAM peak inside the located hand, model {bundle}, input: {mode}")
     click.echo(f"{'source':<22}{'images':>7}{'unreadable':>11}{'rejected':>9}{'located':>8}{'inside':>7}"
-               f"{'share':>8}")
+               f"{'flat':>6}{'share':>8}")
     for source, row in table.items():
         click.echo(f"{source:<22}{row['images']:>7}{row['unreadable']:>11}{row['gate_rejected']:>9}"
-                   f"{row['hand_located']:>8}{row['peak_inside_hand']:>7}{100 * row['share']:>7.1f}%")
-    click.echo("share = peak inside the located hand / hands located (the images the product screens)")
+                   f"{row['hand_located']:>8}{row['peak_inside_hand']:>7}{row['flat_heatmap']:>6}"
+                   f"{100 * row['share']:>7.1f}%")
+    click.echo("share = peak inside the located hand / hands located (the images the product screens); "
+               "flat: Grad-CAM found no positive evidence (no peak)")
     click.echo(f"target: >= {100 * TARGET:.0f} % ({'met' if table['all']['share'] >= TARGET else 'NOT met'})")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out), contact_sheet(tiles, outcomes))
+        cv2.imwrite(str(out), contact_sheet(tiles, outcomes), [cv2.IMWRITE_JPEG_QUALITY, 80])
         click.echo(f"contact sheet: {out} (green: located hand; dot: Grad-CAM peak, red when outside)")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
