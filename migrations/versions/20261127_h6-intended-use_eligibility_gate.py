@@ -5,7 +5,7 @@ and the hand/wrist gate's version, body part, score and hand box; batches and da
 summaries count not-eligible images apart from screened ones.
 
 Revision ID: 20261127_h6
-Revises: 20261127_h1
+Revises: 20261127_h2_web_sessions
 Create Date: 2026-11-27 08:45:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261127_h6'
-down_revision = '20261127_h1'
+down_revision = '20261127_h2_web_sessions'
 branch_labels = None
 depends_on = None
 
