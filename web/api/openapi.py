@@ -76,7 +76,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _json(_ref("Batch"), "The batch"), **ERRORS},
     }},
     "/batches/{batch_id}/results": {"get": {
-        "summary": "Per-image results: quality, class, probabilities, referral, patient, links",
+        "summary": "Per-image results: quality, eligibility, class, probabilities, referral, patient, links",
         "parameters": [BATCH_ID, *PAGE,
                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
                        {"name": "only", "in": "query", "schema": {"type": "string", "enum": ["referred", "rejected"]}}],
