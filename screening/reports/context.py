@@ -184,12 +184,12 @@ class BatchSummaryContext:
     uploaded_at: datetime
     finished_at: datetime | None
     files_total: int
-    not_eligible: int
     patients_screened: int
     class_counts: dict[RiskClass, int]
     issues: tuple[QualityIssue, ...]
     referrals: tuple[ReferralEntry, ...]
     model: ModelInfo | None
+    not_eligible: int = 0  # images of patients outside the screening population (listed in ``issues``)
 
 
 # -- reading from the database ---------------------------------------------------
