@@ -27,7 +27,7 @@ from screening.storage import S3ObjectStore
 from tests.factories import make_tiny_bundle, write_phantom_archive
 from tests.fixtures_s3 import TEST_CREDENTIALS
 from tests.fixtures_services import temporary_database
-from tests.processes import Service, wait_for
+from tests.processes import SupervisedService, wait_for
 from tests.proxy import PrivateRedis, TcpProxy
 from worker.app import create_app
 from worker.routing import publisher
@@ -43,7 +43,7 @@ class Stack:
     """A deployment on this machine whose S3, PostgreSQL and Redis the test can take down."""
 
     def __init__(self, settings: Settings, env: dict[str, str], s3: TcpProxy, pg: TcpProxy, redis: PrivateRedis,
-                 store: S3ObjectStore, worker: Service) -> None:
+                 store: S3ObjectStore, worker: SupervisedService) -> None:
         self.settings, self.env, self.s3, self.pg, self.redis = settings, env, s3, pg, redis
         self.store, self.worker = store, worker
 
@@ -114,8 +114,8 @@ def stack(s3_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             add_hospital(session, "DH1", "District Hospital One", "North", "Coast")
         store = S3ObjectStore("faults", endpoint_url=f"http://{s3.address}", **TEST_CREDENTIALS)
         store.ensure_bucket()
-        worker = Service(celery_worker_command("ingest,inference,reports", "faults", concurrency=2), env,
-                         root / "worker.log")
+        worker = SupervisedService(celery_worker_command("ingest,inference,reports", "faults", concurrency=2),
+                                   env, root / "worker.log")
         try:
             yield Stack(settings, env, s3, pg, redis, store, worker)
         finally:
