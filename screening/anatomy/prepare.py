@@ -14,7 +14,7 @@ import numpy as np
 from screening.anatomy.gate import Box, GateVerdict, HandGate, load_gate
 from screening.anatomy.locate import crop_to_hand
 
-# Margin around the located hand, as a share of the box's longer side. None: the
+# Margin around the located hand, as a share of the box's longer side. Zero: the
 # gate's box already carries a pad (2 % of the film's longer side) around the hand,
 # and the region the model sees is then exactly the stored ``hand_box``, so overlays
 # and Grad-CAM map onto it one to one.
