@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "synth": "training.cli:synth",
     "train": "training.cli:train",
     "evaluate": "training.cli:evaluate",
+    "evaluate-candidate": "training.cli:evaluate_candidate",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -43,6 +44,7 @@ SHORT_HELP: dict[str, str] = {
     "synth": "Generate synthetic hand/wrist phantoms with a manifest.",
     "train": "Train a model bundle on a labelled manifest.",
     "evaluate": "Evaluate a model bundle on a labelled manifest.",
+    "evaluate-candidate": "Compare a candidate model with the active one on DXA-confirmed cases.",
 }
 
 

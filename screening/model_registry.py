@@ -29,12 +29,21 @@ def load_active_predictor(settings: Settings):  # type: ignore[no-untyped-def]
 
     Imports TensorFlow: call it only in processes that serve the inference queue.
     """
-    from screening.model.bundle import load_bundle, load_bundle_from_store
     from screening.model.inference import Predictor
     from screening.model.runtime import configure_threads
-    from screening.storage import open_store
 
     configure_threads()
+    return Predictor(load_active_bundle(settings), batch_size=settings.chunk_size)
+
+
+def load_active_bundle(settings: Settings):  # type: ignore[no-untyped-def]
+    """The bundle of the database's active model version (from the object store), else the configured one.
+
+    ``osteo evaluate-candidate`` compares a candidate with exactly the model the workers run.
+    """
+    from screening.model.bundle import load_bundle, load_bundle_from_store
+    from screening.storage import open_store
+
     with session_scope(settings.database_url) as session:
         active = session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True),
                                                            ModelVersion.bundle_key.is_not(None)))
@@ -43,6 +52,5 @@ def load_active_predictor(settings: Settings):  # type: ignore[no-untyped-def]
         bundle = load_bundle_from_store(open_store(settings), key, f"{settings.var_dir}/model-cache")
         if bundle.version != version:
             raise RuntimeError(f"bundle at {key} is version {bundle.version}, the database expects {version}")
-    else:
-        bundle = load_bundle(settings.model_bundle)
-    return Predictor(bundle, batch_size=settings.chunk_size)
+        return bundle
+    return load_bundle(settings.model_bundle)

@@ -144,3 +144,45 @@ def evaluate(bundle: Path, manifest: Path, out_dir: Path, batch_size: int) -> No
     click.echo(f"referral at {ev['referral']['threshold']:.3f}: sensitivity {ev['referral']['sensitivity']:.2f}, "
                f"specificity {ev['referral']['specificity']:.2f}")
     click.echo(f"report: {out_dir / 'evaluation.html'}")
+
+
+@click.command("evaluate-candidate")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--manifest", "manifest_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled manifest of the program's DXA-confirmed images (label or t_score column).")
+@click.option("--active", "active_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Bundle to compare with; default: the database's active model (else OSTEO_MODEL_BUNDLE).")
+@click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=click.IntRange(min=50),
+              help="Patient-bootstrap resamples for the 95 % intervals.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the figures as JSON to this file.")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+def evaluate_candidate(bundle: Path, manifest_path: Path, active_path: Path | None, n_boot: int,
+                       json_out: Path | None, batch_size: int) -> None:
+    """Compare candidate BUNDLE with the active model on DXA-confirmed cases, overall, by sex and by age band."""
+    _configure_logging()
+    import json
+
+    from screening.config import load_settings
+    from screening.model import BundleError, load_bundle
+    from screening.model_registry import load_active_bundle
+    from training.candidate import compare, format_comparison, run_bundle
+    from training.manifest import ManifestError, read_manifest
+
+    try:
+        manifest = read_manifest(manifest_path, min_per_class=1)
+        candidate_bundle = load_bundle(bundle)
+        active_bundle = load_bundle(active_path) if active_path else load_active_bundle(load_settings())
+    except (ManifestError, BundleError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if candidate_bundle.card.class_names != active_bundle.card.class_names:
+        raise click.ClickException("the two bundles predict different classes; they cannot be compared")
+    candidate = run_bundle(candidate_bundle, manifest, batch_size, n_boot)
+    active = run_bundle(active_bundle, manifest, batch_size, n_boot)
+    comparison = compare(candidate, active, manifest, list(candidate_bundle.card.class_names), n_boot)
+    click.echo(f"{len(manifest.rows)} images of {len(set(manifest.groups()))} people from {manifest.path}")
+    click.echo(format_comparison(comparison))
+    if json_out:
+        json_out.write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
+        click.echo(f"figures: {json_out}")

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from screening.vocabulary import DISCLAIMER
+from training.intervals import N_BOOTSTRAP, Estimate
 from training.metrics import apply_temperature
 from training.plots import plot_confusion_matrix, plot_reliability, plot_roc_curves, plot_training_curves
+from training.subgroups import MIN_SUBGROUP
 
 REPORT_FILE = "evaluation.html"
 METRICS_FILE = "evaluation.json"
@@ -96,6 +98,7 @@ def _render(
         for caption, path in figures
     )
     note_items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    subgroups = subgroup_table(evaluation.get("subgroups", []))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -110,6 +113,33 @@ figure {{ display: inline-block; margin: .5rem; }} img {{ max-width: 28rem; }}
 <h2>Summary</h2><table>{''.join(f'<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>' for k, v in summary_rows)}</table>
 <h2>Referral operating point</h2><table>{''.join(f'<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>' for k, v in referral_rows)}</table>
 <h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>images</th></tr>{per_class}</table>
+{subgroups}
 <h2>Figures</h2>{images}
 </body></html>
 """
+
+
+SUBGROUP_COLUMNS = (("macro_f1", "Macro F1"), ("mcc", "MCC"), ("auc", "AUC"), ("sensitivity", "Sensitivity"),
+                    ("specificity", "Specificity"), ("ece", "ECE"))
+
+
+def subgroup_table(groups: Sequence[Mapping[str, Any]]) -> str:
+    """The by-sex and by-age-band table with 95 % patient-bootstrap intervals ('' when none)."""
+    if not groups:
+        return ""
+    head = "".join(f"<th>{label}</th>" for _, label in SUBGROUP_COLUMNS)
+    rows = []
+    for group in groups:
+        figures = group["figures"]
+        cells = "".join(f"<td>{html.escape(Estimate(**figures[key]).text())}</td>" if key in figures
+                        else "<td>too few people</td>" for key, _ in SUBGROUP_COLUMNS)
+        slope, intercept = group["calibration_slope"], group["calibration_intercept"]
+        calibration = (f"{slope:.2f} / {intercept:+.2f}" if slope is not None and intercept is not None else "n/a")
+        rows.append(f"<tr><th>{html.escape(group['label'])}</th><td>{group['people']}</td><td>{group['images']}</td>"
+                    f"{cells}<td>{calibration}</td></tr>")
+    return ("<h2>By sex and age band</h2><p>Figures at the referral threshold, with 95 % intervals from "
+            f"{N_BOOTSTRAP} bootstrap resamples of patients; groups of fewer than {MIN_SUBGROUP} people are "
+            "counted only. Calibration: slope (1 is ideal) / intercept with the slope fixed at 1 (0 is ideal) "
+            "of P(osteoporosis).</p>"
+            f"<table><tr><th>group</th><th>people</th><th>images</th>{head}<th>calibration</th></tr>"
+            f"{''.join(rows)}</table>")

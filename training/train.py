@@ -44,9 +44,10 @@ from screening.model.backbones import resolve_weights
 from screening.model.card import DEFAULT_INTENDED_USE, DEFAULT_LIMITATIONS, REFER_THRESHOLD_KEY
 from training.dataset import make_dataset
 from training.manifest import Manifest, read_manifest, split_by_patient
-from training.metrics import DEFAULT_TARGET_SENSITIVITY, evaluate
+from training.metrics import DEFAULT_TARGET_SENSITIVITY, apply_temperature, evaluate
 from training.phantoms import SYNTHETIC_NOTICE
 from training.report import write_evaluation_report
+from training.subgroups import cohort_of, subgroup_figures
 
 log = logging.getLogger("osteo.training")
 
@@ -146,7 +147,8 @@ def _unfreeze(model, pretrained: bool) -> None:
             layer.trainable = True
 
 
-def _predict(model, manifest: Manifest, params: PreprocessParams, batch_size: int) -> np.ndarray:
+def predict_manifest(model, manifest: Manifest, params: PreprocessParams, batch_size: int) -> np.ndarray:
+    """Raw (uncalibrated) class probabilities for every manifest row, through the training loader's crop."""
     data = make_dataset(manifest, params, len(CLASS_NAMES), batch_size, training=False)
     return np.asarray(model.predict(data, verbose=0), dtype=np.float64)
 
@@ -215,7 +217,7 @@ def train(manifest_path: Path, out: Path, config: TrainConfig, checkpoint_dir: P
     _unfreeze(model, pretrained)
     _run_phase(model, "finetune", config.lr_finetune, config.epochs_finetune, data, config, class_weight,
                work, history)
-    raw = _predict(model, val_part, params, config.batch_size)
+    raw = predict_manifest(model, val_part, params, config.batch_size)
     evaluation = evaluate(val_part.labels(), raw, CLASS_NAMES, target_sensitivity=config.target_sensitivity)
     seconds = time.perf_counter() - started
     synthetic = _is_synthetic(Path(manifest_path))
@@ -236,9 +238,12 @@ def evaluate_bundle(bundle_path: Path, manifest_path: Path, out_dir: Path, batch
     bundle = load_bundle(bundle_path)
     card = bundle.card
     params = PreprocessParams.from_dict(card.preprocessing)
-    raw = _predict(bundle.model, manifest, params, batch_size)
+    raw = predict_manifest(bundle.model, manifest, params, batch_size)
     evaluation = evaluate(manifest.labels(), raw, card.class_names, temperature=card.calibration_temperature,
                           threshold=card.refer_threshold)
+    calibrated = apply_temperature(raw, card.calibration_temperature)
+    evaluation["subgroups"] = [group.to_dict() for group in subgroup_figures(
+        manifest.labels(), calibrated, cohort_of(manifest), card.class_names, card.refer_threshold)]
     evaluation["model_version"] = card.version
     evaluation["manifest"] = str(manifest.path)
     notes = [f"Model {card.version} on {manifest.path} ({len(manifest.rows)} images), "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +95,42 @@ def test_bad_manifest_is_refused_with_every_row_before_training(phantoms, tmp_pa
 
 def test_class_order_matches_the_model():
     assert tuple(CLASS_NAMES) == WHO_CLASSES
+
+
+@pytest.mark.slow
+def test_evaluate_report_gives_figures_by_sex_and_age_band_with_intervals(trained, phantoms, tmp_path):
+    out, _ = trained
+    result = CliRunner().invoke(cli, ["evaluate", str(out), str(phantoms), "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    groups = {g["label"]: g for g in json.loads((tmp_path / "ev" / "evaluation.json").read_text())["subgroups"]}
+    assert groups["all"]["images"] == 60
+    assert groups["sex F"]["images"] + groups["sex M"]["images"] == 60
+    assert sum(g["images"] for label, g in groups.items() if label.startswith("age ")) == 60
+    f1 = groups["all"]["figures"]["macro_f1"]
+    assert f1["low"] <= f1["value"] <= f1["high"]
+    assert "By sex and age band" in (tmp_path / "ev" / "evaluation.html").read_text()
+
+
+@pytest.mark.slow
+def test_evaluate_candidate_prints_both_models_side_by_side(trained, phantoms, tmp_path):
+    out, _ = trained
+    figures = tmp_path / "comparison.json"
+    result = CliRunner().invoke(cli, ["evaluate-candidate", str(out), "--manifest", str(phantoms),
+                                      "--active", "models/demo", "--bootstrap", "50", "--json", str(figures)])
+    assert result.exit_code == 0, result.output
+    comparison = json.loads(figures.read_text())
+    assert comparison["candidate"]["version"] == json.loads((out / "card.json").read_text())["version"]
+    assert comparison["active"]["version"] == json.loads(Path("models/demo/card.json").read_text())["version"]
+    assert "60 images of" in result.output and "difference in macro_f1" in result.output
+    assert "sex F" in result.output and "age " in result.output
+
+
+@pytest.mark.slow
+def test_a_candidate_compared_with_itself_differs_by_exactly_nothing(trained, phantoms, tmp_path):
+    out, _ = trained
+    figures = tmp_path / "same.json"
+    result = CliRunner().invoke(cli, ["evaluate-candidate", str(out), "--manifest", str(phantoms),
+                                      "--active", str(out), "--bootstrap", "50", "--json", str(figures)])
+    assert result.exit_code == 0, result.output
+    for difference in json.loads(figures.read_text())["differences"].values():
+        assert difference == {"value": 0.0, "low": 0.0, "high": 0.0}
