@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -33,6 +34,12 @@ Point = tuple[float, float]
 _RAY_ORDER = ("MC5", "MC4", "MC3", "MC2")
 #: Largest deviation of a ray's direction from the fan of the other rays.
 MAX_FAN_DEVIATION_DEG = 15.0
+#: Share of its convex hull above which a bright component is an exposure field, not a hand.
+FIELD_SOLIDITY = 0.92
+#: Thresholds tried from the soft-tissue level towards the bone level for the hand outline.
+MASK_LEVELS = 4
+#: How much clearer (finger-row share) a later outline candidate must be to replace an earlier one.
+OUTLINE_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -111,16 +118,94 @@ def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
     return out
 
 
-def _hand_mask(work: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
-    """Largest bright component (hand and forearm over dark background), holes filled.
+def _hand_masks(work: np.ndarray, valid: np.ndarray) -> Iterator[np.ndarray]:
+    """Candidate hand outlines, most complete first; the caller keeps the first with fingers.
 
-    One Otsu threshold over the whole image splits bone from the rest and cuts the thin
-    fingers' soft tissue away; a second Otsu over the pixels below the first separates
-    background from soft tissue, which is the outline wanted here.
+    The first candidate is the outline of 1.1 (two-level Otsu). Then (1.2) the threshold
+    is raised in steps towards the bone level, which separates fingers that soft tissue
+    or a bright background joined. Many films also show the collimated exposure field as
+    a bright, nearly convex rectangle on a darker surround, which a threshold takes whole;
+    a hand is far from convex (fingers), so such a component is taken as the field and
+    the ladder is run again inside it.
     """
-    blurred = cv2.GaussianBlur(work, (0, 0), 1.5)
-    img8 = np.round(blurred * 255).astype(np.uint8)
-    film = img8[valid]
+    region = valid
+    for _ in range(3):
+        levels = _otsu_levels(work, region)
+        if levels is None:
+            return
+        low, high = levels
+        field = None
+        for level in np.linspace(low, high, MASK_LEVELS, endpoint=False):
+            found = _bright_component(work, region, float(level))
+            if found is None:
+                continue
+            mask, unfilled = found
+            if _looks_like_field(mask):
+                field = (mask, unfilled) if field is None else field
+                continue
+            stripped = _strip_border_bands(mask, region)
+            if stripped is not None:
+                yield stripped
+        if field is None:
+            return
+        filled, ring = field
+        # A solid field holds the hand; a ring (a bright surround around a dark frame,
+        # filled by the hole filling) holds it in its hole.
+        inside = cv2.erode(filled, np.ones((7, 7), np.uint8)).astype(bool) & region
+        if ring.sum() < 0.9 * filled.sum():
+            inside &= ~cv2.dilate(ring, np.ones((7, 7), np.uint8)).astype(bool)
+        field = filled
+        if inside.sum() < 0.1 * field.sum():
+            return
+        region = inside
+
+
+def _looks_like_field(mask: np.ndarray) -> bool:
+    """True for a component that fills its convex hull: an exposure field, not a hand."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return False
+    contour = max(contours, key=cv2.contourArea)
+    hull = cv2.contourArea(cv2.convexHull(contour))
+    return hull > 0 and cv2.contourArea(contour) / hull > FIELD_SOLIDITY and mask.mean() > 0.1
+
+
+def _strip_border_bands(mask: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+    """Drop bands along the image sides where the mask spans nearly the whole film line.
+
+    A bright strip along a film edge (vignetting, a label) joins the fingertips into one
+    run; a hand reaches a side only with the forearm, which spans a part of the line.
+    At most 15 % of each side is removed, then the largest component is kept again.
+    """
+    out = mask.copy()
+    for axis in (0, 1):
+        lines = out if axis == 0 else out.T  # a view: writing to it writes to ``out``
+        film = region if axis == 0 else region.T
+        limit = int(0.15 * lines.shape[0])
+        for indices in (range(limit), range(lines.shape[0] - 1, lines.shape[0] - 1 - limit, -1)):
+            for i in indices:
+                if lines[i].sum() < 0.8 * max(int(film[i].sum()), 1):
+                    break
+                lines[i] = 0
+    return _largest(out)
+
+
+def _largest(mask: np.ndarray) -> np.ndarray | None:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return (labels == largest).astype(np.uint8)
+
+
+def _otsu_levels(work: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
+    """(background/soft-tissue level, soft-tissue/bone level) on the 8-bit blurred image.
+
+    One Otsu threshold over the film splits bone from the rest and cuts the thin
+    fingers' soft tissue away; a second Otsu over the pixels below the first separates
+    background from soft tissue, which is the outline wanted.
+    """
+    film = _blurred8(work)[valid]
     if film.size < 100:
         return None
     first, _ = cv2.threshold(film.reshape(1, -1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -128,16 +213,24 @@ def _hand_mask(work: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
     second = first
     if below.size > 100:
         second, _ = cv2.threshold(below.reshape(1, -1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    mask = ((img8 > max(second, 0.35 * first)) & valid).astype(np.uint8)
+    return max(float(second), 0.35 * float(first)), float(first)
+
+
+def _blurred8(work: np.ndarray) -> np.ndarray:
+    return np.round(cv2.GaussianBlur(work, (0, 0), 1.5) * 255).astype(np.uint8)
+
+
+def _bright_component(work: np.ndarray, valid: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Largest component above ``level`` (hand and forearm over dark background): (holes filled, as found)."""
+    mask = ((_blurred8(work) > level) & valid).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))  # drops thin film edges
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if count < 2:
+    largest = _largest(mask)
+    if largest is None:
         return None
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    mask = (labels == largest).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    cv2.drawContours(mask, contours, -1, 1, thickness=cv2.FILLED)  # fill holes
-    return mask
+    filled = largest.copy()
+    contours, _ = cv2.findContours(largest, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)  # fill holes
+    return filled, largest
 
 
 def _row_runs(row: np.ndarray, min_len: int) -> list[tuple[int, int]]:
@@ -158,11 +251,13 @@ def _finger_rows(mask: np.ndarray, min_len: int) -> np.ndarray:
     return rising.sum(axis=1) >= 3
 
 
-def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Rotate so the fingers point up; returns (image, mask, 2x3 affine work->upright).
+def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """Rotate so the fingers point up; returns (image, mask, 2x3 affine work->upright, score).
 
     The long axis comes from the mask's second moments; of its two directions the one
-    whose end shows finger rows (several runs) is distal.
+    whose end shows finger rows (several runs) is distal. The score, the share of
+    finger rows in the distal half less that in the proximal half, says how clearly the
+    outline shows separate fingers.
     """
     ys, xs = np.nonzero(mask)
     if xs.size < 100:
@@ -196,7 +291,7 @@ def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
         return None
     tilt = _finger_tilt(best[2])
     if tilt is None or abs(tilt) < 2.0:
-        return best[1], best[2], best[3]
+        return best[1], best[2], best[3], best[0]
     # The forearm pulls the mask's long axis off the hand's (ulnar deviation): turn by
     # the angle between the palm's centre and the fingers' centre as well.
     turn = cv2.getRotationMatrix2D((side / 2, side / 2), tilt, 1.0)  # positive: counter-clockwise
@@ -204,7 +299,7 @@ def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
     matrix = matrix[:2]
     up_mask = cv2.warpAffine(mask, matrix, (side, side), flags=cv2.INTER_NEAREST)
     up_img = cv2.warpAffine(work, matrix, (side, side), flags=cv2.INTER_LINEAR)
-    return up_img, up_mask, matrix
+    return up_img, up_mask, matrix, best[0]
 
 
 def _finger_tilt(up_mask: np.ndarray) -> float | None:
@@ -271,14 +366,23 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
                        interpolation=cv2.INTER_AREA)
     valid = _film_region(small)
     work = _blank_bright_borders(_normalise(small, valid))
-    mask = _hand_mask(work, valid)
-    if mask is None or not 0.04 < mask.mean() < 0.85:
+    outlines = 0
+    upright = None
+    for mask in _hand_masks(work, valid):
+        if not 0.04 < mask.mean() < 0.85:
+            continue
+        outlines += 1
+        candidate = _upright(work, mask)
+        # The outline that shows its fingers most clearly; an earlier (lower-threshold,
+        # more complete) one is kept unless a later one is clearly better.
+        if candidate is not None and (upright is None or candidate[3] > upright[3] + OUTLINE_MARGIN):
+            upright = candidate
+    if not outlines:
         return HandLayout((), "No hand outline could be separated from the background.")
-    upright = _upright(work, mask)
     if upright is None:
         return HandLayout((), "No separated fingers were found, so the metacarpals cannot be told apart "
                               "(not a PA hand view, fingers closed, or a cast).")
-    up_img, up_mask, matrix = upright
+    up_img, up_mask, matrix, _score = upright
     inverse = cv2.invertAffineTransform(matrix)
 
     rows = np.flatnonzero(up_mask.any(axis=1))
