@@ -38,6 +38,7 @@ MAX_FAN_DEVIATION_DEG = 15.0
 FIELD_SOLIDITY = 0.92
 #: Thresholds tried from the soft-tissue level towards the bone level for the hand outline.
 MASK_LEVELS = 4
+MASK_LADDER_TOP = 0.5
 #: How much clearer (finger-row share) a later outline candidate must be to replace an earlier one.
 OUTLINE_MARGIN = 0.05
 
@@ -135,13 +136,16 @@ def _hand_masks(work: np.ndarray, valid: np.ndarray) -> Iterator[np.ndarray]:
             return
         low, high = levels
         field = None
-        for level in np.linspace(low, high, MASK_LEVELS, endpoint=False):
+        for level in low + (high - low) * np.linspace(0.0, MASK_LADDER_TOP, MASK_LEVELS):
             found = _bright_component(work, region, float(level))
             if found is None:
                 continue
             mask, unfilled = found
             if _looks_like_field(mask):
-                field = (mask, unfilled) if field is None else field
+                # The highest level's field is the tightest; one that fills the whole
+                # region says nothing about where the hand is.
+                if mask.sum() < 0.9 * region.sum():
+                    field = (mask, unfilled)
                 continue
             stripped = _strip_border_bands(mask, region)
             if stripped is not None:
