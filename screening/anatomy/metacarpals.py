@@ -41,6 +41,8 @@ MASK_LEVELS = 4
 MASK_LADDER_TOP = 0.5
 #: How much clearer (finger-row share) a later outline candidate must be to replace an earlier one.
 OUTLINE_MARGIN = 0.05
+#: Turns by the fingers' lean when making the hand upright (each re-reads the lean).
+UPRIGHT_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -293,16 +295,20 @@ def _upright(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
             best = (score, up_img, up_mask, matrix)
     if best is None or best[0] <= 0.05:
         return None
-    tilt = _finger_tilt(best[2])
-    if tilt is None or abs(tilt) < 2.0:
-        return best[1], best[2], best[3], best[0]
+    up_img, up_mask, matrix = best[1], best[2], best[3]
     # The forearm pulls the mask's long axis off the hand's (ulnar deviation): turn by
-    # the angle between the palm's centre and the fingers' centre as well.
-    turn = cv2.getRotationMatrix2D((side / 2, side / 2), tilt, 1.0)  # positive: counter-clockwise
-    matrix = np.vstack([turn, [0, 0, 1]]) @ np.vstack([best[3], [0, 0, 1]])
-    matrix = matrix[:2]
-    up_mask = cv2.warpAffine(mask, matrix, (side, side), flags=cv2.INTER_NEAREST)
-    up_img = cv2.warpAffine(work, matrix, (side, side), flags=cv2.INTER_LINEAR)
+    # the angle between the palm's centre and the fingers' centre as well. Rows cut
+    # leaning fingers obliquely, which misplaces the webs that the angle is read from,
+    # so the turn is repeated until the fingers stand upright (1.2; 1.1 turned once).
+    for _ in range(UPRIGHT_TURNS):
+        tilt = _finger_tilt(up_mask)
+        if tilt is None or abs(tilt) < 2.0:
+            break
+        turn = cv2.getRotationMatrix2D((side / 2, side / 2), tilt, 1.0)  # positive: counter-clockwise
+        matrix = (np.vstack([turn, [0, 0, 1]]) @ np.vstack([matrix, [0, 0, 1]]))[:2]
+        up_mask = cv2.warpAffine(mask, matrix, (side, side), flags=cv2.INTER_NEAREST)
+    if matrix is not best[3]:
+        up_img = cv2.warpAffine(work, matrix, (side, side), flags=cv2.INTER_LINEAR)
     return up_img, up_mask, matrix, best[0]
 
 

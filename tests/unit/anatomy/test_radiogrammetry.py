@@ -273,12 +273,22 @@ def test_a_mirrored_phantom_hand_gets_the_same_labels_on_the_same_bones(phantom_
 
 
 @pytest.mark.parametrize("name", ["8280", "8933"])
-def test_real_hands_whose_thumb_side_was_misread_are_refused_not_mislabelled(samples_dir, name):
-    """RSNA hands on which radiogrammetry-1.0 swapped MC3/MC4: the middle finger check refuses them."""
+def test_real_hands_whose_thumb_side_was_misread_are_refused_or_labelled_from_the_thumb(samples_dir, name):
+    """RSNA hands on which radiogrammetry-1.0 swapped MC3/MC4 (thumb on the image's right in both).
+
+    1.1 refused both (middle finger check). 1.2 finds 8933's outline inside its exposure
+    field and labels it correctly (looked at): MC2 must then lie towards the thumb, MC4
+    away from it; anything else must be a refusal.
+    """
     pixels = cv2.imread(str(samples_dir / "rsna-boneage-hand" / "images" / f"{name}.png"),
                         cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
     m = measure_hand(pixels)
-    assert _all_refused(m) and "middle finger" in m.reason
+    if not m.measured:
+        assert _all_refused(m)
+        return
+    xs = {b.bone: (b.line[0][0] + b.line[1][0]) / 2 for b in m.bones if b.measured}
+    ordered = [xs[bone] for bone in ("MC4", "MC3", "MC2") if bone in xs]
+    assert ordered == sorted(ordered)  # from the little finger's side towards the thumb's (image right)
 
 
 def test_fanning_metacarpals_are_kept_and_a_thumb_off_the_fan_is_dropped():
