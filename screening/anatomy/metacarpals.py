@@ -122,13 +122,15 @@ def _blank_bright_borders(work: np.ndarray) -> np.ndarray:
 
 
 def _hand_masks(work: np.ndarray, valid: np.ndarray) -> Iterator[np.ndarray]:
-    """Candidate hand outlines, most complete first; the caller keeps the first with fingers.
+    """Candidate hand outlines, the most complete (lowest threshold) first.
 
     The first candidate is the outline of 1.1 (two-level Otsu). Then (1.2) the threshold
-    is raised in steps towards the bone level, which separates fingers that soft tissue
-    or a bright background joined. Many films also show the collimated exposure field as
-    a bright, nearly convex rectangle on a darker surround, which a threshold takes whole;
-    a hand is far from convex (fingers), so such a component is taken as the field and
+    is raised in steps, up to halfway towards the bone level, which separates fingers
+    that soft tissue or a bright background joined (higher steps cut into the palm and
+    lose shafts). The caller keeps the one that shows its fingers most clearly. Many
+    films also show the collimated exposure field as a bright, nearly convex rectangle
+    on a darker surround, which a threshold takes whole; a hand is far from convex
+    (fingers), so such a component is taken as the field and
     the ladder is run again inside it.
     """
     region = valid
@@ -137,7 +139,7 @@ def _hand_masks(work: np.ndarray, valid: np.ndarray) -> Iterator[np.ndarray]:
         if levels is None:
             return
         low, high = levels
-        field = None
+        field: tuple[np.ndarray, np.ndarray] | None = None
         for level in low + (high - low) * np.linspace(0.0, MASK_LADDER_TOP, MASK_LEVELS):
             found = _bright_component(work, region, float(level))
             if found is None:
@@ -160,8 +162,7 @@ def _hand_masks(work: np.ndarray, valid: np.ndarray) -> Iterator[np.ndarray]:
         inside = cv2.erode(filled, np.ones((7, 7), np.uint8)).astype(bool) & region
         if ring.sum() < 0.9 * filled.sum():
             inside &= ~cv2.dilate(ring, np.ones((7, 7), np.uint8)).astype(bool)
-        field = filled
-        if inside.sum() < 0.1 * field.sum():
+        if inside.sum() < 0.1 * filled.sum():
             return
         region = inside
 

@@ -64,7 +64,7 @@ from .profiles import BandResult, measure_band, sample_band
 
 logger = logging.getLogger(__name__)
 
-METHOD_VERSION = "radiogrammetry-1.1"
+METHOD_VERSION = "radiogrammetry-1.2"
 MEASURED_BONES = ("MC2", "MC3", "MC4")
 INDEX_NAME = "BHI"
 

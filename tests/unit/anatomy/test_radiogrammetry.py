@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.anatomy.metacarpals import Ray, _parallel_rays
+from screening.anatomy.metacarpals import Ray, _parallel_rays, locate_metacarpals
 from screening.anatomy.profiles import measure_band, profile_edges
 from screening.anatomy.radiogrammetry import (
     MEASURED_BONES,
@@ -120,8 +120,9 @@ def test_shaft_measurement_matches_phantom_truth_when_the_axis_is_known(phantom_
                 errors_outer.append(abs(m.outer_width / outer - 1))
                 errors_index.append(abs(m.cortical_index / ((outer - inner) / outer) - 1))
     assert len(errors_outer) >= 0.75 * 3 * len(rows)
-    assert np.mean(errors_outer) <= 0.06
-    assert np.mean(errors_index) <= 0.12
+    # radiogrammetry-1.2 on these 8 phantoms: D 4.0 %, index 8.7 % (the d bias, see the docs).
+    assert np.mean(errors_outer) <= 0.05
+    assert np.mean(errors_index) <= 0.10
 
 
 def _all_refused(m: HandMeasurement) -> bool:
@@ -330,3 +331,61 @@ def test_an_axis_that_crosses_the_shaft_at_an_angle_is_refused():
     assert not refused.measured and "does not follow the shaft" in refused.reason
     straight = Ray("MC3", (cx, 300 + half), (cx, 300 - half), 40.0, (cx, 300.0), None, True)
     assert _measure_bone(image, straight, None).measured
+
+
+def _rsna(samples_dir, name: str) -> np.ndarray:
+    path = samples_dir / "rsna-boneage-hand" / "images" / f"{name}.png"
+    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+
+
+@pytest.mark.parametrize("name", ["1880", "9224", "1848", "10973"])
+def test_a_hand_inside_a_bright_exposure_field_is_found_inside_it(samples_dir, name):
+    """1.1 took these films' exposure field (or a frame around it) for the hand outline and
+    refused them; 1.2 looks for the hand inside a component that fills its convex hull
+    (bands looked at: on MC2-MC4, labelled from the thumb's side)."""
+    m = measure_hand(_rsna(samples_dir, name))
+    assert m.measured and sum(b.measured for b in m.bones) >= 2
+
+
+def test_a_rotated_real_hand_is_made_upright_and_keeps_its_labels(samples_dir):
+    """1.1 turned the hand once by the fingers' lean; 10841 rotated by 15 degrees was then
+    refused (middle finger check). Repeated turns stand it upright: same bones, same labels."""
+    pixels = _rsna(samples_dir, "10841")
+    h, w = pixels.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 15.0, 1.0)
+    rotated = cv2.warpAffine(pixels, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    plain, turned = measure_hand(pixels), measure_hand(rotated)
+    assert plain.measured and turned.measured
+    for a, b in zip(plain.bones, turned.bones, strict=True):
+        if a.measured and b.measured:
+            centre = np.mean(a.line, axis=0)
+            expected = matrix @ np.array([centre[0], centre[1], 1.0])
+            # The rotated band's line lies on the same bone: within a shaft width of the rotated original.
+            assert np.hypot(*(np.mean(b.line, axis=0) - expected)) < a.outer_width
+    assert turned.cortical_index == pytest.approx(plain.cortical_index, rel=0.05)
+
+
+def test_a_bright_convex_field_alone_is_not_a_hand():
+    """A uniform bright rectangle on a dark film: a field with nothing inside it, refused."""
+    image = np.full((600, 500), 0.05, np.float32)
+    image[60:540, 50:450] = 0.5
+    image = cv2.GaussianBlur(image, (0, 0), 2) + np.random.default_rng(3).normal(0, 0.01, image.shape).astype(np.float32)
+    layout = locate_metacarpals(np.clip(image, 0, 1))
+    assert layout.rays == () and layout.reason
+
+
+def test_phantom_figures_of_the_evaluation_do_not_regress():
+    """The published phantom figures (docs/radiogrammetry.md), with a little slack.
+
+    radiogrammetry-1.2: given the true axis, 89 of 120 bones, MAE D 3.6 %, index 6.8 %;
+    end to end 17 of 40 hands, index MAE 7.9 %. The 5 % target for d and the index is
+    not met yet (d reads about 5 % wide); these bounds catch a step backwards.
+    """
+    from training.radiogrammetry_eval import phantom_accuracy
+
+    figures = phantom_accuracy()
+    assert figures["given_axis_bones_measured"] >= 85
+    assert figures["given_axis_mae_rel"]["D"] <= 0.04
+    assert figures["given_axis_mae_rel"]["index"] <= 0.075
+    assert figures["hands_measured_end_to_end"] >= 15
+    assert figures["end_to_end_mae_rel"]["index"] <= 0.09
