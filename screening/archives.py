@@ -21,6 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
+from screening.imaging.decoded import MAX_PIXEL_SPACING_MM, MIN_PIXEL_SPACING_MM, plausible_pixel_spacing
+
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar")
 MANIFEST_NAME = "manifest.csv"
 
@@ -221,6 +223,9 @@ class ManifestRow:
     age_months: int | None
     sex: str | None
     study_date: date | None
+    #: Detector pixel spacing in mm for a PNG/JPEG (optional column ``pixel_spacing_mm``); the
+    #: metacarpal measurement is in millimetres only with it (or with DICOM spacing tags).
+    pixel_spacing_mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +240,8 @@ class Manifest:
 
 
 def parse_manifest(data: bytes, max_rows: int | None = None) -> Manifest:
-    """Parse ``manifest.csv``: file, patient_id, age_years or age_months, sex, optional study_date.
+    """Parse ``manifest.csv``: file, patient_id, age_years or age_months, sex, optional study_date
+    and pixel_spacing_mm.
 
     Bad rows are listed in ``problems`` (with their line numbers) rather than raised:
     the images they name are then rejected for lack of patient data, and the rest
@@ -278,7 +284,8 @@ def _manifest_row(name: str, record: dict[str, str]) -> ManifestRow:
         sex = sex[0]
     if sex not in {"F", "M", None}:
         raise ValueError(f"sex must be F or M, got {_shown(record.get('sex', ''))}")
-    return ManifestRow(name, record["patient_id"], _age_months(record), sex, _study_date(record.get("study_date", "")))
+    return ManifestRow(name, record["patient_id"], _age_months(record), sex, _study_date(record.get("study_date", "")),
+                       _pixel_spacing(record.get("pixel_spacing_mm", "")))
 
 
 def _shown(raw: str) -> str:
@@ -315,3 +322,20 @@ def _study_date(raw: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise ValueError(f"study_date must be YYYY-MM-DD, got {_shown(raw)}") from None
+
+
+def _pixel_spacing(raw: str) -> float | None:
+    """The row's pixel spacing in mm; empty means unknown (the measurement is then in pixels).
+
+    A value that is not a plausible spacing makes the row unusable rather than being
+    dropped: a millimetre figure must never come from a scale someone mistyped, and
+    measuring the image in pixels while its manifest claims a spacing would hide the
+    mistake from the hospital.
+    """
+    if not raw:
+        return None
+    value = _number("pixel_spacing_mm", raw)
+    if not plausible_pixel_spacing(value):
+        raise ValueError(f"pixel_spacing_mm must be between {MIN_PIXEL_SPACING_MM} and {MAX_PIXEL_SPACING_MM} "
+                         f"(millimetres per pixel), got {_shown(raw)}")
+    return value

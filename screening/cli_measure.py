@@ -14,52 +14,22 @@ from pathlib import Path
 import click
 import cv2
 
+from screening.anatomy.measurement_record import hand_record
 from screening.anatomy.radiogrammetry import (
     HandMeasurement,
     draw_measurement,
     measure_hand,
 )
 from screening.imaging import DecodeError, decode_image
+from screening.imaging.decoded import MAX_PIXEL_SPACING_MM, MIN_PIXEL_SPACING_MM
 from screening.input_files import iter_input_files
 
 logger = logging.getLogger(__name__)
 
+
 def measurement_record(name: str, m: HandMeasurement) -> dict:
     """The JSON object printed for one image."""
-
-    def pair(points):  # type: ignore[no-untyped-def]
-        return None if points is None else [[round(x, 2), round(y, 2)] for x, y in points]
-
-    def num(value: float | None, digits: int = 3) -> float | None:
-        return None if value is None else round(float(value), digits)
-
-    return {
-        "file": name,
-        "measured": m.measured,
-        "reason": m.reason,
-        "cortical_index": num(m.cortical_index, 4),
-        "cortical_thickness_mm": num(m.cortical_thickness_mm),
-        "index_name": m.index_name,
-        "index_value": num(m.index_value, 4),
-        "method_version": m.method_version,
-        "bones": [
-            {
-                "bone": b.bone,
-                "measured": b.measured,
-                "reason": b.reason,
-                "quality": b.quality,
-                "outer_width": num(b.outer_width),
-                "inner_width": num(b.inner_width),
-                "cortical_thickness": num(b.cortical_thickness),
-                "cortical_index": num(b.cortical_index, 4),
-                "length": num(b.length),
-                "unit": b.unit,
-                "line": pair(b.line),
-                "axis": pair(b.axis),
-            }
-            for b in m.bones
-        ],
-    }
+    return {"file": name, **hand_record(m)}
 
 
 def _error_record(name: str, reason: str) -> dict:
@@ -75,8 +45,8 @@ def _overlay_name(name: str, index: int) -> str:
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per image.")
-@click.option("--pixel-spacing", type=click.FloatRange(min=0.01, max=2.0), default=None,
-              help="Detector pixel spacing in mm for PNG/JPEG files (DICOM files carry their own).")
+@click.option("--pixel-spacing", type=click.FloatRange(min=MIN_PIXEL_SPACING_MM, max=MAX_PIXEL_SPACING_MM),
+              default=None, help="Detector pixel spacing in mm for PNG/JPEG files (DICOM files carry their own).")
 @click.option("--overlay-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write each image with its measurement drawn (PNG) into this folder.")
 def measure(paths: tuple[Path, ...], as_json: bool, pixel_spacing: float | None, overlay_dir: Path | None) -> None:

@@ -15,14 +15,14 @@ so no crafted member name can fail the rows of its batch.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.anatomy.gate import GateVerdict
-from screening.anatomy.prepare import hand_region
+from screening.anatomy.prepare import crop_bounds, hand_region
 from screening.archives import (
     MANIFEST_NAME,
     ArchiveLimits,
@@ -36,6 +36,7 @@ from screening.archives import (
 from screening.db.models import Batch, Hospital, Image, Patient, Quality
 from screening.imaging import DecodedImage, QualityVerdict, inspect_file
 from screening.imaging.stored import encode_normalised_png, stored_image_key
+from screening.measurement import measure_image, measurement_overlay_key
 from screening.population import ScreeningPopulation, to_screen
 from screening.pseudonyms import pseudonymise
 from screening.safe_text import clean
@@ -113,12 +114,20 @@ def ingest_item(session: Session, store: ObjectStore, secret: str, state: Ingest
     eligibility = state.population.judge(patient_row.age_months, patient_row.sex)
     pseudonym = pseudonymise(secret, state.hospital.code, patient_row.patient_id)
     patient = _patient(session, state, pseudonym, patient_row.sex)
+    # Measured on the full-resolution crop, before encode_normalised_png may shrink it.
+    x0, y0, _, _ = crop_bounds(gate.hand_box, decoded.width, decoded.height) if gate.hand_box else (0, 0, 0, 0)
+    spacing = decoded.metadata.pixel_spacing_mm or patient_row.pixel_spacing_mm  # the file's own tags first
+    measurement = measure_image(crop, (x0, y0), spacing)
     key = stored_image_key(state.hospital.code, state.batch.id, sha)
     store.put_bytes(key, encode_normalised_png(crop), "image/png")
     quality, reason = _quality(verdict, gate)
     image = add_image(session, state, name, quality, reason, patient_id=patient.id,
                       age_months=patient_row.age_months, sex=patient_row.sex, study_date=patient_row.study_date,
-                      storage_key=key, eligible=eligibility.eligible, eligibility_reason=eligibility.reason, **seen)
+                      storage_key=key, eligible=eligibility.eligible, eligibility_reason=eligibility.reason,
+                      **measurement.columns, **seen)
+    if measurement.overlay_png is not None:
+        image.measurement_overlay_key = measurement_overlay_key(state.batch.id, image.id)
+        store.put_bytes(image.measurement_overlay_key, measurement.overlay_png, "image/png")
     state.seen[sha] = image.id
     return image
 
@@ -180,7 +189,7 @@ def _patient_data(state: IngestState, name: str, decoded: DecodedImage) -> tuple
         age = meta.age_months
         if age is None:
             return None, "patient age unknown: give age_years or age_months in manifest.csv"
-        row = ManifestRow(row.file, row.patient_id, age, row.sex or meta.sex, row.study_date or meta.study_date)
+        row = replace(row, age_months=age, sex=row.sex or meta.sex, study_date=row.study_date or meta.study_date)
     return row, ""
 
 

@@ -144,6 +144,12 @@ def patient_not_eligible(session: Session, patient: Patient) -> list[Image]:
                                 .order_by(Image.created_at, Image.id)))
 
 
+def patient_measurements(session: Session, patient: Patient) -> list[Image]:
+    """The patient's images whose metacarpals were measured or refused (screened or not eligible), oldest first."""
+    return list(session.scalars(select(Image).where(Image.patient_id == patient.id, Image.measured.is_not(None))
+                                .order_by(Image.created_at, Image.id)))
+
+
 def list_patients(session: Session, hospital_ids: HospitalIds, limit: int, offset: int,
                   referred_only: bool = False) -> tuple[list[Patient], int]:
     query = select(Patient).where(in_scope(Patient.hospital_id, hospital_ids),

@@ -68,6 +68,14 @@ OVERLAY_COLORMAPS: tuple[str, ...] = ("jet", "hot", "viridis")
 DEFAULT_OVERLAY_COLORMAP = OVERLAY_COLORMAPS[0]
 # The CLAHE-enhanced image without a heatmap, downloadable beside the overlays.
 CLAHE_VIEW = "clahe"
+# The metacarpal measurement drawn on the hand (axes, mid-shaft bands, cortical edges), made at
+# ingest for every measured hand, screened or not.
+MEASUREMENT_VIEW = "measurement"
+# What pages say beside a measured value (the patient report says it in full, with its sources).
+MEASUREMENT_NOTE = ("Measured bone: the combined cortical index (D − d)/D of the 2nd–4th metacarpals, "
+                    "measured by software on the X-ray (T: mean cortical thickness, only with a known pixel "
+                    "spacing). Shown without a category: it is not yet calibrated against DXA. "
+                    "Check the drawn lines; a screening aid, not a diagnosis.")
 
 
 def is_finished(status: BatchStatus) -> bool:

@@ -12,21 +12,29 @@ from training.phantoms import SCREENING_MIN_AGE, write_dataset
 
 
 def write_phantom_archive(path: Path, count: int, seed: int = 0, size: int = 320,
-                          extra: dict[str, bytes] | None = None) -> Path:
+                          extra: dict[str, bytes] | None = None,
+                          overrides: dict[int, dict[str, str]] | None = None) -> Path:
     """A zip (or .tar.gz by suffix) of ``count`` phantom PNGs plus manifest.csv and ``extra`` members.
 
     The phantom patients are all in the default screening population (50 and over).
+    ``overrides`` maps an image's index to manifest values that replace or add columns
+    (``{0: {"age_years": "30", "pixel_spacing_mm": "0.1"}}``); the phantoms' own
+    ground truth stays in ``{path.stem}-src/manifest.csv``.
     """
     source = path.parent / f"{path.stem}-src"
     manifest = write_dataset(source, count, seed=seed, size=size, min_age_years=SCREENING_MIN_AGE)
     members: dict[str, bytes] = {}
     with manifest.open() as fh:
         rows = list(csv.DictReader(fh))
+    overrides = overrides or {}
+    columns = ["file", "patient_id", "age_years", "sex"]
+    columns += sorted({name for values in overrides.values() for name in values} - set(columns))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["file", "patient_id", "age_years", "sex"])
-    for row in rows:
-        writer.writerow([row["file"], row["patient_id"], row["age_years"], row["sex"]])
+    writer.writerow(columns)
+    for index, row in enumerate(rows):
+        values = {**row, **{name: "" for name in columns if name not in row}, **overrides.get(index, {})}
+        writer.writerow([values[name] for name in columns])
         members[row["file"]] = (source / row["file"]).read_bytes()
     members["manifest.csv"] = out.getvalue().encode()
     members.update(extra or {})

@@ -16,6 +16,8 @@ from screening.db.models import Batch, BatchStatus, Image, ModelVersion, Patient
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
 from screening.vocabulary import (
     DISCLAIMER,
+    MEASUREMENT_NOTE,
+    MEASUREMENT_VIEW,
     QUALITY_LABELS,
     SCREENABLE,
     batch_status_label,
@@ -87,6 +89,7 @@ def result_json(row: ResultRow, reports: dict[int, Report]) -> dict[str, Any]:
     if prediction is not None:
         links.update({name: url_for("api.overlay", image_id=image.id, colormap=name)
                       for name in sorted(prediction.overlay_keys or {})})
+    links.update(measurement_links(image))
     if report is not None and report.error is None:
         links.update(report_links(report))
     if patient is not None:
@@ -106,8 +109,33 @@ def result_json(row: ResultRow, reports: dict[int, Report]) -> dict[str, Any]:
         "referred": prediction.referred if prediction else None,
         "patient": patient.pseudonym if patient else None,
         "model_version": prediction.model_version_id if prediction else None,
+        **measurement_json(image),
         "links": links,
     }
+
+
+def measurement_json(image: Image) -> dict[str, Any]:
+    """The metacarpal measurement of an image (eligible or not); every value None when not attempted.
+
+    ``measurement`` carries the literature index (BHI, only with a known pixel spacing), the
+    spacing used and the per-bone values, in ``unit`` (mm or px), with lines in the file's pixels.
+    """
+    stored = image.measurement or {}
+    return {
+        "measured": image.measured,
+        "cortical_index": image.cortical_index,
+        "cortical_thickness_mm": image.cortical_thickness_mm,
+        "measurement_reason": stored.get("reason") or None,
+        "radiogrammetry_version": image.radiogrammetry_version,
+        "measurement": {key: stored.get(key) for key in ("index_name", "index_value", "pixel_spacing_mm", "bones")}
+                       if image.measurement else None,
+    }
+
+
+def measurement_links(image: Image) -> dict[str, str]:
+    if not image.measurement_overlay_key:
+        return {}
+    return {"measurement_overlay": url_for("api.overlay", image_id=image.id, colormap=MEASUREMENT_VIEW)}
 
 
 def report_links(report: Report) -> dict[str, str]:
@@ -142,8 +170,10 @@ def history_json(patient: Patient, entries: list[HistoryEntry], not_eligible: li
                               "osteoporosis": e.prediction.p_osteoporosis},
             "referred": e.prediction.referred,
             "model_version": e.prediction.model_version_id,
+            **measurement_json(e.image),
             "links": {**{name: url_for("api.overlay", image_id=e.image.id, colormap=name)
                          for name in sorted(e.prediction.overlay_keys or {})},
+                      **measurement_links(e.image),
                       **(report_links(e.report) if e.report and e.report.error is None else {})},
         } for e in entries],
         # Images outside the screening population: no class, no referral, never counted as negative.
@@ -153,6 +183,8 @@ def history_json(patient: Patient, entries: list[HistoryEntry], not_eligible: li
             "study_date": iso(image.study_date),
             "age_years": round(image.age_months / 12, 1) if image.age_months is not None else None,
             "reason": image.eligibility_reason,
+            **measurement_json(image),
+            "links": measurement_links(image),
         } for image in not_eligible],
     }
 
@@ -197,7 +229,8 @@ def current_model_version() -> ModelVersion | None:
 
 
 def template_globals() -> dict[str, Any]:
-    return {"disclaimer": DISCLAIMER, "active_model": current_model_version(), "current_user": g.get("user"),
+    return {"disclaimer": DISCLAIMER, "measurement_note": MEASUREMENT_NOTE,
+            "active_model": current_model_version(), "current_user": g.get("user"),
             "class_label": class_short_label, "status_label": batch_status_label,
             "quality_label": QUALITY_LABELS.__getitem__, "screenable": SCREENABLE,
             "progress": progress, "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}

@@ -265,6 +265,16 @@ class Image(Base):
     body_part: Mapped[str | None] = mapped_column(String(32))
     gate_score: Mapped[float | None] = mapped_column(Float)
     hand_box: Mapped[list[int] | None] = mapped_column(JSON)
+    # Metacarpal radiogrammetry (screening.measurement), for every readable hand, eligible or not:
+    # measured None = not attempted (rejected, duplicate, or ingested before it existed); False = refused,
+    # with measurement["reason"]. cortical_thickness_mm only with a known pixel spacing. measurement holds
+    # reason, index_name, index_value, pixel_spacing_mm and the per-bone list (lines in the file's pixels).
+    radiogrammetry_version: Mapped[str | None] = mapped_column(String(40))
+    measured: Mapped[bool | None] = mapped_column(Boolean)
+    cortical_index: Mapped[float | None] = mapped_column(Float)
+    cortical_thickness_mm: Mapped[float | None] = mapped_column(Float)
+    measurement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    measurement_overlay_key: Mapped[str | None] = mapped_column(String(1024))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

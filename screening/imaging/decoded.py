@@ -16,6 +16,17 @@ import numpy as np
 #: header make a worker allocate gigabytes.
 DEFAULT_MAX_PIXELS = 60_000_000
 
+#: Pixel spacings (mm) accepted from DICOM tags, a manifest or the command line. A radiograph's
+#: spacing lies well inside this range; a value outside it is a typing or unit error (cm, inches,
+#: dpi), never a scale to measure millimetres with. The measurement itself refuses the same range.
+MIN_PIXEL_SPACING_MM = 0.01
+MAX_PIXEL_SPACING_MM = 2.0
+
+
+def plausible_pixel_spacing(value: float) -> bool:
+    """True when ``value`` (mm) lies in the range above: the one rule for every source of a spacing."""
+    return MIN_PIXEL_SPACING_MM <= value <= MAX_PIXEL_SPACING_MM
+
 
 class DecodeError(ValueError):
     """The file cannot be read as an X-ray image; ``reason`` is meant for a clinician."""

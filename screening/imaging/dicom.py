@@ -20,7 +20,7 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut, get_decoder
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .colour import colorfulness, rgb_to_gray
-from .decoded import DecodedImage, DecodeError, ImageMetadata, check_pixel_limit
+from .decoded import DecodedImage, DecodeError, ImageMetadata, check_pixel_limit, plausible_pixel_spacing
 
 _DAYS_PER_MONTH = 365.25 / 12
 _AGE_UNIT_MONTHS = {"Y": 12.0, "M": 1.0, "W": 7 / _DAYS_PER_MONTH, "D": 1 / _DAYS_PER_MONTH}
@@ -188,7 +188,7 @@ def read_pixel_spacing(ds: Dataset) -> float | None:
             rows, cols = (float(v) for v in value)  # type: ignore[union-attr]
         except (TypeError, ValueError):
             continue
-        if 0.01 <= rows <= 2.0 and abs(rows - cols) <= 0.01 * rows:
+        if plausible_pixel_spacing(rows) and abs(rows - cols) <= 0.01 * rows:
             return (rows + cols) / 2
     return None
 

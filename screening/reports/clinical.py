@@ -94,3 +94,46 @@ def age_caveats(age_months: int | None) -> tuple[str, ...]:
 def standing_statements() -> tuple[str, ...]:
     """What every report says, whatever the result."""
     return SCREENING_AID, CANNOT_RULE_OUT, DXA_REFERENCE
+
+
+# -- the measured bone (metacarpal radiogrammetry) --------------------------------------
+# Sources as cited in docs/radiogrammetry.md; no reference value is stated here that is not there.
+
+MEASUREMENT_METHOD = (
+    "The cortex of the 2nd, 3rd and 4th metacarpals was measured by software at mid-shaft: outer width D, "
+    "medullary width d, cortical thickness T = (D − d)/2 and the cortical index (D − d)/D (Barnett E, "
+    "Nordin BEC. Clin Radiol 1960;11:166–174); the combined index is Σ(D − d)/ΣD over the bones measured."
+)
+MEASUREMENT_CUT_OFF = (
+    "Published cut-off: a 2nd-metacarpal cortical percentage below 50 % had a sensitivity of 100 % and a "
+    "specificity of 91 % for osteoporosis against normal bone density on hip DXA (Schreiber JJ, Kamal RN, "
+    "Yao J. J Hand Surg Am 2017;42(4):244–249; 200 patients)."
+)
+MEASUREMENT_NO_CATEGORY = (
+    "The index is shown without a category: that cut-off was set with manual calipers on the 2nd metacarpal "
+    "alone, whereas this index combines the 2nd–4th metacarpals measured by software, and the software's "
+    "index has not yet been calibrated against DXA. Comparing it with the cut-off could mislead."
+)
+BHI_NOTE = (
+    "BHI, the Bone Health Index π·T·(1 − T/W) / (L·W)^0.33 with T, W = D and L in mm (Thodberg HH et al. "
+    "Osteoporos Int 2010;21(8):1391–1400), is given only when the pixel spacing is known and a length "
+    "was measured; no reference values are applied to it as computed here, so it has no category either."
+)
+NO_PIXEL_SPACING = (
+    "No pixel spacing was given for this image (DICOM PixelSpacing, or pixel_spacing_mm in the manifest), "
+    "so widths and lengths are in pixels: the cortical index needs no scale; thickness in mm and BHI do."
+)
+NOT_ELIGIBLE_MEASUREMENT = (
+    "The patient is outside the screening population for this image: the measurement is shown for "
+    "information only, with no category."
+)
+MEASUREMENT_LIMITS = (
+    "A screening aid, not a diagnosis: it describes the cortical bone of three hand bones. It is not a bone "
+    "mineral density or a T-score, and it does not replace DXA of the hip and spine.",
+    "Children and adolescents: the cortex changes with growth, and adult cut-offs do not apply.",
+    "View: made for a PA (posteroanterior) hand radiograph. Oblique or rotated views, casts, implants, "
+    "fractures and overlapping bones change the widths or stop a bone from being measured (such a bone "
+    "is refused, with the reason).",
+    "The picture shows where each bone was measured: a line that does not cross the shaft of the bone "
+    "named makes that value meaningless.",
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ ADULT_MONTHS = 18 * 12
 OVERLAY_NOT_AVAILABLE = "overlay not available"
 IMAGE_NOT_AVAILABLE = "image not available"
 NOT_ELIGIBLE = "not eligible"
+MEASUREMENT_NOT_AVAILABLE = "measurement picture not available"
 
 
 class ReadableStore(Protocol):
@@ -71,6 +72,53 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class MeasuredBone:
+    """One metacarpal as ingest measured it; values in ``unit`` ("mm" or "px"), None when refused."""
+
+    bone: str
+    measured: bool
+    reason: str
+    quality: float
+    outer_width: float | None
+    inner_width: float | None
+    cortical_thickness: float | None
+    cortical_index: float | None
+    length: float | None
+    unit: str
+
+
+@dataclass(frozen=True)
+class BoneMeasurementResult:
+    """The metacarpal radiogrammetry of one image (:mod:`screening.measurement`), read from its row.
+
+    ``cortical_index`` is the combined Barnett-Nordin index of the measured bones (a fraction);
+    ``cortical_thickness_mm`` and ``index_value`` (BHI) exist only with a known pixel spacing.
+    """
+
+    version: str
+    measured: bool
+    reason: str
+    cortical_index: float | None
+    cortical_thickness_mm: float | None
+    index_name: str
+    index_value: float | None
+    pixel_spacing_mm: float | None
+    bones: tuple[MeasuredBone, ...]
+
+    @property
+    def unit(self) -> str:
+        return "mm" if self.pixel_spacing_mm else "px"
+
+    @property
+    def measured_bones(self) -> tuple[MeasuredBone, ...]:
+        return tuple(b for b in self.bones if b.measured)
+
+    @property
+    def refused_bones(self) -> tuple[MeasuredBone, ...]:
+        return tuple(b for b in self.bones if not b.measured)
+
+
+@dataclass(frozen=True)
 class ImageResult:
     """One image of the patient in this batch: its pictures, result, quality and any error.
 
@@ -90,6 +138,10 @@ class ImageResult:
     error: str | None = None
     clahe_note: str = ""
     overlay_note: str = ""
+    eligible: bool | None = None  # False: outside the screening population (no class, measurement still shown)
+    measurement: BoneMeasurementResult | None = None  # None: not attempted
+    measurement_png: bytes | None = None
+    measurement_note: str = ""
 
     @property
     def screened(self) -> bool:
@@ -146,6 +198,11 @@ class PatientReportContext:
     @property
     def refer(self) -> bool:
         return any(image.referred for image in self.images)
+
+    @property
+    def measured_images(self) -> tuple[ImageResult, ...]:
+        """The images whose metacarpals were measured or refused (the "Measured bone" section)."""
+        return tuple(image for image in self.images if image.measurement is not None)
 
 
 @dataclass(frozen=True)
@@ -245,6 +302,42 @@ def _fetch(store: ReadableStore, key: str | None, missing: str) -> tuple[bytes |
         return None, missing
 
 
+def _measured_bone(bone: dict[str, Any]) -> MeasuredBone:
+    return MeasuredBone(
+        bone=str(bone.get("bone", "")), measured=bool(bone.get("measured")), reason=str(bone.get("reason") or ""),
+        quality=float(bone.get("quality") or 0.0), outer_width=bone.get("outer_width"),
+        inner_width=bone.get("inner_width"), cortical_thickness=bone.get("cortical_thickness"),
+        cortical_index=bone.get("cortical_index"), length=bone.get("length"), unit=str(bone.get("unit") or "px"),
+    )
+
+
+def measurement_result(image: Image) -> BoneMeasurementResult | None:
+    """The image's stored measurement; None when it was never attempted (rejected, or ingested before it)."""
+    if image.measured is None:
+        return None
+    stored = image.measurement or {}
+    return BoneMeasurementResult(
+        version=image.radiogrammetry_version or "",
+        measured=bool(image.measured),
+        reason=str(stored.get("reason") or ""),
+        cortical_index=image.cortical_index,
+        cortical_thickness_mm=image.cortical_thickness_mm,
+        index_name=str(stored.get("index_name") or ""),
+        index_value=stored.get("index_value"),
+        pixel_spacing_mm=stored.get("pixel_spacing_mm"),
+        bones=tuple(_measured_bone(bone) for bone in stored.get("bones") or ()),
+    )
+
+
+def _measurement_fields(image: Image, store: ReadableStore) -> dict[str, Any]:
+    measurement = measurement_result(image)
+    picture, note = (None, "")
+    if measurement is not None and measurement.measured:
+        picture, note = _fetch(store, image.measurement_overlay_key, MEASUREMENT_NOT_AVAILABLE)
+    return {"eligible": image.eligible, "measurement": measurement, "measurement_png": picture,
+            "measurement_note": note}
+
+
 def _image_result(image: Image, prediction: Prediction | None, store: ReadableStore, colormap: str) -> ImageResult:
     if prediction is None:
         error = image.error
@@ -257,6 +350,7 @@ def _image_result(image: Image, prediction: Prediction | None, store: ReadableSt
             quality=image.quality,
             quality_reason=image.quality_reason or "",
             error=error,
+            **_measurement_fields(image, store),
         )
     clahe, clahe_note = _fetch(store, prediction.clahe_key, IMAGE_NOT_AVAILABLE)
     overlay_key = (prediction.overlay_keys or {}).get(colormap)
@@ -274,6 +368,7 @@ def _image_result(image: Image, prediction: Prediction | None, store: ReadableSt
         error=image.error,
         clahe_note=clahe_note,
         overlay_note=overlay_note,
+        **_measurement_fields(image, store),
     )
 
 

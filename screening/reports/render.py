@@ -27,6 +27,7 @@ from screening.db import RiskClass
 from screening.reports import clinical
 from screening.reports.context import (
     BatchSummaryContext,
+    BoneMeasurementResult,
     ImageResult,
     PatientReportContext,
     PriorScreening,
@@ -177,6 +178,74 @@ def _image_view(result: ImageResult, encode: ImageEncoder) -> dict[str, Any]:
     }
 
 
+def _length(value: float | None, unit: str) -> str:
+    """A width or length as printed: mm to 0.01 (a cortex is 1-3 mm), pixels to 0.1."""
+    if value is None:
+        return "—"
+    return f"{value:.2f} mm" if unit == "mm" else f"{value:.1f} px"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
+def _measurement_summary(m: BoneMeasurementResult) -> list[tuple[str, str]]:
+    """The hand's combined values as (label, value) rows; a value needing a scale says so when there is none."""
+    bones = ", ".join(b.bone for b in m.measured_bones) or "none"
+    rows = [("Bones measured", f"{len(m.measured_bones)} of {len(m.bones)} ({bones})")]
+    if not m.measured:
+        return rows
+    rows.append(("Cortical index Σ(D − d)/ΣD", _percent(m.cortical_index)))
+    if m.cortical_thickness_mm is not None:
+        rows.append(("Cortical thickness T, mean", f"{m.cortical_thickness_mm:.2f} mm"))
+    else:
+        rows.append(("Cortical thickness T, mean", "needs the pixel spacing"))
+    if m.index_value is not None:
+        rows.append((f"{m.index_name} (Bone Health Index)", f"{m.index_value:.2f}"))
+    elif m.pixel_spacing_mm:
+        rows.append((m.index_name, "no bone length measured"))
+    else:
+        rows.append((m.index_name, "needs the pixel spacing"))
+    if m.pixel_spacing_mm:
+        rows.append(("Pixel spacing", f"{m.pixel_spacing_mm:.3f} mm"))
+    return rows
+
+
+def _measurement_view(result: ImageResult, encode: ImageEncoder) -> dict[str, Any]:
+    m = result.measurement
+    assert m is not None
+    picture, note = _picture(result.measurement_png, result.measurement_note, encode) if m.measured else (None, "")
+    bones = [{
+        "bone": b.bone,
+        "measured": b.measured,
+        # A hand refused as a whole gives every bone its reason: printed once, above the table.
+        "reason": "not measured" + ("" if not m.measured and b.reason == m.reason else f": {b.reason}"),
+        "outer": _length(b.outer_width, b.unit),
+        "inner": _length(b.inner_width, b.unit),
+        "thickness": _length(b.cortical_thickness, b.unit),
+        "index": _percent(b.cortical_index),
+        "length": _length(b.length, b.unit),
+        "quality": f"{b.quality:.2f}",
+    } for b in m.bones]
+    return {"result": result, "m": m, "uri": picture, "note": note, "bones": bones,
+            "headline": _percent(m.cortical_index), "summary": _measurement_summary(m)}
+
+
+def _measurement_notes(ctx: PatientReportContext) -> dict[str, Any]:
+    measured = ctx.measured_images
+    return {
+        "method": clinical.MEASUREMENT_METHOD,
+        "cut_off": clinical.MEASUREMENT_CUT_OFF,
+        "no_category": clinical.MEASUREMENT_NO_CATEGORY,
+        "bhi": clinical.BHI_NOTE,
+        "no_spacing": clinical.NO_PIXEL_SPACING if any(not i.measurement.pixel_spacing_mm  # type: ignore[union-attr]
+                                                       for i in measured) else "",
+        "not_eligible": clinical.NOT_ELIGIBLE_MEASUREMENT,
+        "limits": clinical.MEASUREMENT_LIMITS,
+        "versions": sorted({i.measurement.version for i in measured if i.measurement and i.measurement.version}),
+    }
+
+
 def _common(inline_css: bool) -> dict[str, Any]:
     return {
         # Our own file, not user data; escaping it would corrupt quotes inside <style>.
@@ -199,6 +268,8 @@ def _patient_html(ctx: PatientReportContext, encode: ImageEncoder, inline_css: b
         caveats=clinical.age_caveats(ctx.age_months),
         category_definitions=[clinical.CATEGORY_DEFINITIONS[risk] for risk in RiskClass],
         images=[_image_view(result, encode) for result in ctx.images],
+        measured=[_measurement_view(result, encode) for result in ctx.measured_images],
+        measurement_notes=_measurement_notes(ctx),
         trend=_trend(ctx),
         **_common(inline_css),
     )

@@ -23,7 +23,8 @@ from web.state import db, state
 from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
 
 CSV_COLUMNS = ("filename", "quality", "reason", "error", "class", "p_normal", "p_osteopenia", "p_osteoporosis",
-               "referred", "patient", "model_version", "eligible", "eligibility_reason")
+               "referred", "patient", "model_version", "eligible", "eligibility_reason",
+               "measured", "cortical_index", "cortical_thickness_mm", "measurement_reason", "radiogrammetry_version")
 
 
 @api.post("/batches")
@@ -115,14 +116,16 @@ def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
                          _num(probs.get("normal")), _num(probs.get("osteopenia")), _num(probs.get("osteoporosis")),
                          _yes_no(r["referred"]),
                          r["patient"] or "", r["model_version"] or "",
-                         _yes_no(r["eligible"]), r["eligibility_reason"] or ""])
+                         _yes_no(r["eligible"]), r["eligibility_reason"] or "",
+                         _yes_no(r["measured"]), _num(r["cortical_index"]), _num(r["cortical_thickness_mm"], 3),
+                         r["measurement_reason"] or "", r["radiogrammetry_version"] or ""])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="batch-{batch.id}-results.csv"'
     return response
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
+def _num(value: float | None, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _yes_no(value: bool | None) -> str:

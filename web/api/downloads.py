@@ -8,7 +8,7 @@ from sqlalchemy import select
 from screening.accounts import audit
 from screening.db.models import Batch, Image, Patient, Prediction, Report
 from screening.storage import ObjectNotFound
-from screening.vocabulary import CLAHE_VIEW, OVERLAY_COLORMAPS
+from screening.vocabulary import CLAHE_VIEW, MEASUREMENT_VIEW, OVERLAY_COLORMAPS
 from web.api import api
 from web.auth import api_login_required
 from web.authz import can_see_hospital
@@ -51,11 +51,18 @@ def report(report_id: int, fmt: str) -> Response:
 @api.get("/images/<bigid:image_id>/overlay/<colormap>")
 @api_login_required
 def overlay(image_id: int, colormap: str) -> Response:
-    if colormap not in (*OVERLAY_COLORMAPS, CLAHE_VIEW):
-        raise not_found(f"overlays are {', '.join(OVERLAY_COLORMAPS)} or clahe, not {colormap!r}")
+    if colormap not in (*OVERLAY_COLORMAPS, CLAHE_VIEW, MEASUREMENT_VIEW):
+        raise not_found(f"overlays are {', '.join(OVERLAY_COLORMAPS)}, clahe or {MEASUREMENT_VIEW}, "
+                        f"not {colormap!r}")
     image = db().get(Image, image_id)
     if image is None or not can_see_hospital(db(), g.user, image.hospital_id):
         raise not_found(f"no image {image_id} that you can see")
+    if colormap == MEASUREMENT_VIEW:
+        # Made at ingest for every measured hand, screened or not (not-eligible patients are measured too).
+        if not image.measurement_overlay_key:
+            raise not_found(f"image {image_id} has no measurement overlay (the hand was not measured)")
+        return _stream(image.measurement_overlay_key, "image/png", f"image-{image_id}-{colormap}.png",
+                       "overlay.download", "image", str(image_id), as_attachment=False)
     # The batch's own model: the one its results, reports and summary name (a newer model may
     # have screened the image since, e.g. a candidate under evaluation).
     batch = db().get(Batch, image.batch_id)

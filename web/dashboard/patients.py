@@ -32,4 +32,5 @@ def patient_page(pseudonym: str) -> str:
                                 "P(osteopenia)": [e.prediction.p_osteopenia for e in entries]},
                        "Risk over time", colours=("#d1242f", "#9a6700"), percent=True)
     outside = queries.patient_not_eligible(db(), patient)
-    return render_template("patient.html", patient=patient, entries=entries, chart=chart, not_eligible=outside)
+    return render_template("patient.html", patient=patient, entries=entries, chart=chart, not_eligible=outside,
+                           measured=queries.patient_measurements(db(), patient))
