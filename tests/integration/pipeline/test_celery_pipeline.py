@@ -152,3 +152,42 @@ def test_hostile_archive_members_are_rejected_and_the_rest_screened(stack, tmp_p
         assert rejected[name], f"{name} rejected without a reason"
         assert expected in rejected[name], (name, rejected[name])
     assert not any(key.endswith("evil.png") for key in store.list(""))
+
+
+def test_every_readable_hand_is_measured_and_its_overlay_and_report_section_stored(stack, tmp_path):
+    """Radiogrammetry through the real worker, PostgreSQL and S3: columns, lines in the file's frame, overlay, report."""
+    from screening.anatomy.radiogrammetry import METHOD_VERSION
+    from tests.measurements import check_against_truth, expected_columns, phantom_truth, png_size
+
+    settings, store, start_worker = stack
+    worker = start_worker("w1")
+    size, seed, count = 1280, 5, 4
+    spacings = {0: "0.08", 1: "0.08", 3: ""}  # image 3: no spacing, measured in pixels
+    archive = write_phantom_archive(tmp_path / "measured.zip", count, seed=seed, size=size,
+                                    overrides={i: {"pixel_spacing_mm": s} for i, s in spacings.items()}
+                                    | {2: {"age_years": "40"}})
+    batch_id = _submit(settings, store, archive)
+    wait_for(lambda: _finished(settings, batch_id), 240, "the batch to finish")
+    batch = _batch(settings, batch_id)
+    assert batch.status is BatchStatus.COMPLETE, (batch.error, worker.tail())
+    with session_scope(settings.database_url) as session:
+        images = list(session.scalars(select(Image).where(Image.batch_id == batch_id).order_by(Image.filename)))
+        reports = {r.patient_id: r for r in session.scalars(select(Report).where(Report.batch_id == batch_id))}
+        session.expunge_all()
+    assert [i.eligible for i in images] == [True, True, False, True]  # image 2's patient is 40: measured anyway
+    for index, image in enumerate(images):
+        assert image.radiogrammetry_version == METHOD_VERSION and image.measured is not None, image.filename
+        spacing = float(spacings[index]) if spacings.get(index) else None
+        stored = {key: getattr(image, key) for key in ("radiogrammetry_version", "measured", "cortical_index",
+                                                        "cortical_thickness_mm", "measurement")}
+        assert stored == expected_columns(archive, image, spacing), image.filename
+        if image.measured:
+            assert image.measurement_overlay_key == f"overlays/{batch_id}/{image.id}/measurement.png"
+            assert max(png_size(store.get_bytes(image.measurement_overlay_key))) <= 1024
+            if image.eligible:  # screened, so reported
+                html = store.get_bytes(reports[image.patient_id].html_key).decode()
+                assert "Measured bone" in html and f"{100 * image.cortical_index:.1f} %" in html
+        else:
+            assert image.measurement_overlay_key is None and image.measurement["reason"]
+    assert any(i.measured for i in images), "no phantom hand was measured: the checks prove nothing"
+    assert check_against_truth(images, phantom_truth(count, seed, size), size) >= 2
