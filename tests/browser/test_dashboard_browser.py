@@ -111,7 +111,9 @@ def _flush(redis_url: str) -> None:
 def test_batch_completes_and_the_patient_report_opens(page, worker_server: LiveServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     live = worker_server
     login(page, live, "staff")
-    archive = write_phantom_archive(tmp_path / "monday-clinic.zip", count=4, seed=3, size=256)
+    # 512 px phantoms with a pixel spacing: some hands are measured (radiogrammetry, in mm).
+    archive = write_phantom_archive(tmp_path / "monday-clinic.zip", count=4, seed=5, size=512,
+                                    overrides={i: {"pixel_spacing_mm": "0.1"} for i in range(4)})
     page.set_input_files("input[name=archive]", str(archive))
     page.click("text=Upload and screen")
     page.click("text=monday-clinic.zip >> xpath=ancestor::tr >> a")
@@ -127,13 +129,28 @@ def test_batch_completes_and_the_patient_report_opens(page, worker_server: LiveS
     page.wait_for_load_state("networkidle")
     assert page.locator("table.data").last.count() == 1
     assert "test-tiny" in page.inner_text("body")  # the batch page names the model that screened it
+    # The measured bone: the combined cortical index and T in mm, with a link to the lines drawn.
+    measured = page.locator("tr", has=page.locator("[data-cortical-index]"))
+    assert measured.count() >= 1, "no phantom hand was measured"
+    cell = measured.first.locator("td.measure").inner_text()
+    assert cell.startswith("CI ") and " %" in cell and "mm" in cell, cell
+    overlay_url = measured.first.locator("[data-measurement-overlay]").get_attribute("href")
+    assert overlay_url and overlay_url.endswith("/overlay/measurement")
     save_screenshot(page, "hospital-batch")
-    page.locator("a[href^='/patients/P']").first.click()
+    measured.first.locator("a[href^='/patients/P']").click()
     assert "Patient" in page.inner_text("h1")
     assert page.locator("svg.chart").count() == 1
+    card = page.locator("[data-measured-bone]")
+    shown = card.inner_text().lower()  # table headers are upper-cased by the stylesheet
+    assert "cortical index" in shown and "d outer" in shown and " mm" in shown
+    overlay = card.locator("img.measurement-overlay").first
+    overlay.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=overlay.element_handle())
+    assert overlay.evaluate("img => img.naturalWidth") > 100  # the overlay PNG loaded (same authorisation)
     save_screenshot(page, "patient")
     with page.expect_popup() as popup:
         page.locator("a", has_text="HTML").first.click()
     report = popup.value
     report.wait_for_load_state()
-    assert "DXA" in report.inner_text("body")
+    text = report.inner_text("body")
+    assert "DXA" in text and "Measured bone" in text and "Schreiber" in text
