@@ -76,7 +76,9 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _json(_ref("Batch"), "The batch"), **ERRORS},
     }},
     "/batches/{batch_id}/results": {"get": {
-        "summary": "Per-image results: quality, eligibility, class, probabilities, referral, patient, links",
+        "summary": "Per-image results: quality, eligibility, class, probabilities, referral, patient, "
+                   "metacarpal measurement (measured, cortical_index, cortical_thickness_mm, measurement_reason, "
+                   "radiogrammetry_version; per-bone values in 'measurement'), links",
         "parameters": [BATCH_ID, *PAGE,
                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
                        {"name": "only", "in": "query", "schema": {"type": "string", "enum": ["referred", "rejected"]}}],
@@ -107,10 +109,11 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _binary("application/pdf", "The report"), **ERRORS},
     }},
     "/images/{image_id}/overlay/{colormap}": {"get": {
-        "summary": "Grad-CAM overlay (jet, hot, viridis) or the CLAHE image of a screened X-ray (audited)",
+        "summary": "Grad-CAM overlay (jet, hot, viridis) or the CLAHE image of a screened X-ray, or the lines of "
+                   "its metacarpal measurement (measurement; any measured hand, screened or not) (audited)",
         "parameters": [{"name": "image_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                        {"name": "colormap", "in": "path", "required": True,
-                        "schema": {"type": "string", "enum": ["jet", "hot", "viridis", "clahe"]}}],
+                        "schema": {"type": "string", "enum": ["jet", "hot", "viridis", "clahe", "measurement"]}}],
         "responses": {"200": _binary("image/png", "PNG image"), **ERRORS},
     }},
     "/summary": {"get": {

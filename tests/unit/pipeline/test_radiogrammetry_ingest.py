@@ -146,3 +146,33 @@ def test_a_measurement_that_breaks_never_fails_the_file(embedded, tmp_path, monk
         assert "radiogrammetry failed unexpectedly" in logged
         for image in images:  # no file name, no patient in the log
             assert image.filename not in logged and image.filename.rsplit("/", 1)[-1] not in logged
+
+
+def test_dicom_pixel_spacing_is_used_and_wins_over_the_manifest(embedded, tmp_path):
+    """A DICOM hand's own PixelSpacing gives millimetres; a manifest value for it does not override the file."""
+    import zipfile
+
+    import numpy as np
+
+    from tests.unit.imaging.conftest import dicom_bytes
+    from training.phantoms import image_rng, plan_dataset, render_phantom
+
+    def hand_dicom(index: int, **tags: object) -> bytes:
+        spec = plan_dataset(index + 1, SEED, min_age_years=60)[index]
+        pixels = render_phantom(spec.patient, spec.image_number, 512, image_rng(SEED, spec))
+        return dicom_bytes(np.round(pixels * 4095).astype(np.uint16), PatientAge="067Y", PatientSex="F", **tags)
+
+    archive = tmp_path / "pacs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("tags-only.dcm", hand_dicom(0, PatientID="D-1", PixelSpacing=[0.14, 0.14]))
+        zf.writestr("also-in-manifest.dcm", hand_dicom(1, PatientID="D-2", ImagerPixelSpacing=[0.2, 0.2]))
+        zf.writestr("no-spacing.dcm", hand_dicom(2, PatientID="D-3"))
+        zf.writestr("manifest.csv", "file,patient_id,age_years,sex,pixel_spacing_mm\n"
+                                    "also-in-manifest.dcm,D-2,67,F,0.1\nno-spacing.dcm,D-3,67,F,0.125\n")
+    batch = screen(embedded, archive)
+    with session_scope(embedded.database_url) as session:
+        images = {i.filename: i for i in session.scalars(select(Image).where(Image.batch_id == batch.id))}
+        spacings = {name: image.measurement["pixel_spacing_mm"] for name, image in images.items()}
+        units = {name: {b["unit"] for b in image.measurement["bones"]} for name, image in images.items()}
+    assert spacings == {"tags-only.dcm": 0.14, "also-in-manifest.dcm": 0.2, "no-spacing.dcm": 0.125}
+    assert all(unit == {"mm"} for unit in units.values())
