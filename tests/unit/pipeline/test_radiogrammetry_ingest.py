@@ -29,11 +29,12 @@ from tests.measurements import check_against_truth, expected_columns, phantom_tr
 from tests.unit.pipeline.conftest import screen
 from web import create_app
 
-SIZE, SEED, COUNT = 1280, 5, 4
+SIZE, SEED, COUNT = 1280, 7, 5  # hands 0-2 of seed 7 are measured by radiogrammetry-1.2, 3 and 4 refused
 SPACING = 0.08
-# Image 1's patient is 34 (outside the screening population); image 2's row gives an impossible spacing.
-OVERRIDES = {0: {"pixel_spacing_mm": str(SPACING)}, 1: {"age_years": "34", "pixel_spacing_mm": str(SPACING)},
-             2: {"pixel_spacing_mm": "3"}, 3: {"pixel_spacing_mm": str(SPACING)}}
+NOT_ELIGIBLE, BAD_SPACING = 1, 3
+# Image 1's patient is 34 (outside the screening population); image 3's row gives an impossible spacing.
+OVERRIDES = {i: {"pixel_spacing_mm": str(SPACING)} for i in range(COUNT)} | {
+    NOT_ELIGIBLE: {"age_years": "34", "pixel_spacing_mm": str(SPACING)}, BAD_SPACING: {"pixel_spacing_mm": "3"}}
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +61,11 @@ def test_every_readable_hand_is_measured_at_full_resolution_and_shown(embedded, 
         reports = {r.patient_id: r for r in session.scalars(select(Report).where(Report.batch_id == batch.id))}
         session.expunge_all()
     names = sorted(images)
-    bad_spacing = images[names[2]]
+    bad_spacing = images[names[BAD_SPACING]]
     assert bad_spacing.quality is Quality.REJECTED and bad_spacing.measured is None
     assert "pixel_spacing_mm must be between" in bad_spacing.quality_reason and "'3'" in bad_spacing.quality_reason
-    readable = [images[n] for n in names if n != names[2]]
-    not_eligible = images[names[1]]
+    readable = [images[n] for n in names if n != names[BAD_SPACING]]
+    not_eligible = images[names[NOT_ELIGIBLE]]
     assert not_eligible.eligible is False and not_eligible.id not in predicted
     for image in readable:
         assert image.radiogrammetry_version == METHOD_VERSION and image.measured is not None
