@@ -128,7 +128,7 @@ NOT_ELIGIBLE_MEASUREMENT = (
     "information only, with no category."
 )
 MEASUREMENT_LIMITS = (
-    "A screening aid, not a diagnosis: it describes the cortical bone of three hand bones. It is not a bone "
+    f"{SCREENING_AID} The measurement describes the cortical bone of three hand bones. It is not a bone "
     "mineral density or a T-score, and it does not replace DXA of the hip and spine.",
     "Children and adolescents: the cortex changes with growth, and adult cut-offs do not apply.",
     "View: made for a PA (posteroanterior) hand radiograph. Oblique or rotated views, casts, implants, "
