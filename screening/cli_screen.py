@@ -1,23 +1,28 @@
-"""``osteo screen``: one archive through the whole pipeline on this machine.
+"""``osteo screen``: an archive, a folder or one image through the whole pipeline on this machine.
 
-Exits 1 when the batch failed or needs attention (nothing in it could be screened).
+A folder or a single image is wrapped into an archive first
+(:mod:`screening.wrap_upload`), so all three run the same batch pipeline. Exits 1
+when the batch failed or needs attention (nothing in it could be screened).
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from screening.accounts import AccountError, get_hospital
 from screening.config import Settings, load_settings
-from screening.db.models import Batch, BatchStatus
+from screening.db.models import Batch, BatchStatus, Hospital
 from screening.db.session import session_scope
+from screening.imaging.decode import sniff_format
 from screening.local_runner import LocalRunner
 from screening.pipeline import EmptyUpload
 from screening.storage import LocalObjectStore, ObjectStore, open_store
 from screening.vocabulary import DISCLAIMER
+from screening.wrap_upload import StudyFields, StudyFieldsError, folder_archive, single_image_archive
 
 # `osteo screen` exits 1 on these, so scripts notice a batch that needs a person.
 UNSUCCESSFUL = (BatchStatus.FAILED, BatchStatus.NEEDS_ATTENTION)
@@ -52,11 +57,18 @@ class StageProgress:
 
 
 @click.command()
-@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", metavar="PATH", type=click.Path(exists=True, path_type=Path))
 @click.option("--hospital", "hospital_code", required=True, help="Code of the uploading hospital.")
+@click.option("--age", "age_years", type=click.FloatRange(0, 130), help="Age in years (a single image without tags).")
+@click.option("--sex", type=click.Choice(["F", "M"], case_sensitive=False), help="Sex (a single image without tags).")
+@click.option("--patient-id", help="The hospital's patient id for a single image (kept only as a pseudonym).")
 @click.option("--no-reports", is_flag=True, help="Skip per-patient reports (screening only).")
-def screen(archive: Path, hospital_code: str, no_reports: bool) -> None:
-    """Screen ARCHIVE (zip/tar of PNG, JPEG or DICOM + manifest.csv) on this machine."""
+def screen(source: Path, hospital_code: str, age_years: float | None, sex: str | None, patient_id: str | None,
+           no_reports: bool) -> None:
+    """Screen PATH on this machine: an archive (zip/tar of PNG, JPEG or DICOM + manifest.csv),
+    a folder of such files (with its manifest.csv, or DICOM tags), or one image
+    (with --age and --sex unless its DICOM tags give them).
+    """
     settings = load_settings()
     store = open_store(settings)
     runner = LocalRunner(settings, store, _predictor_loader(settings), reports=not no_reports)
@@ -65,11 +77,12 @@ def screen(archive: Path, hospital_code: str, no_reports: bool) -> None:
             hospital = get_hospital(session, hospital_code)
     except AccountError as exc:
         raise click.ClickException(f"{exc} (add it with: osteo hospital add)") from None
+    fields = StudyFields(patient_id=patient_id, age_years=None if age_years is None else f"{age_years:g}", sex=sex)
     try:
-        batch_id = runner.submit(hospital, archive)
-    except EmptyUpload as exc:
+        batch_id = _submit(runner, hospital, source, fields)
+    except (EmptyUpload, StudyFieldsError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"batch {batch_id}: ingesting {archive.name}")
+    click.echo(f"batch {batch_id}: ingesting {source.name}")
     progress = StageProgress()
     try:
         batch = runner.run(batch_id, progress)
@@ -78,6 +91,36 @@ def screen(archive: Path, hospital_code: str, no_reports: bool) -> None:
     print_outcome(settings, store, batch)
     if batch.status in UNSUCCESSFUL:
         raise SystemExit(1)
+
+
+def _submit(runner: LocalRunner, hospital: Hospital, source: Path, fields: StudyFields) -> str:
+    """Submit an archive as it is; a folder or a single image wrapped into one first."""
+    given = any((fields.age_years, fields.sex, fields.patient_id))
+    if source.is_dir():
+        if given:
+            raise click.UsageError("--age, --sex and --patient-id are for a single image; a folder takes "
+                                   "its manifest.csv or the DICOM tags")
+        return _submit_wrapped(runner, hospital, source.name, lambda target: folder_archive(source, target))
+    with source.open("rb") as stream:
+        is_image = sniff_format(stream.read(512)) is not None
+    if not is_image:
+        if given:
+            raise click.UsageError("--age, --sex and --patient-id are for a single image; an archive takes "
+                                   "its manifest.csv or the DICOM tags")
+        return runner.submit(hospital, source)
+
+    def wrap(target: IO[bytes]) -> None:
+        with source.open("rb") as image:
+            single_image_archive(image, source.name, fields, target)
+
+    return _submit_wrapped(runner, hospital, source.name, wrap)
+
+
+def _submit_wrapped(runner: LocalRunner, hospital: Hospital, name: str, write: Any) -> str:
+    with tempfile.TemporaryFile(prefix="osteo-screen-") as archive:
+        write(archive)
+        archive.seek(0)
+        return runner.submit_stream(hospital, archive, name)
 
 
 def _predictor_loader(settings: Settings):  # type: ignore[no-untyped-def]

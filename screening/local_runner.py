@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from screening.config import Settings
 from screening.db.models import Batch, Hospital
@@ -34,9 +35,14 @@ class LocalRunner:
 
     def submit(self, hospital: Hospital, archive: Path) -> str:
         """Store, commit and enqueue the archive's batch; returns its id."""
-        with session_scope(self.ctx.database_url) as session, archive.open("rb") as stream:
+        with archive.open("rb") as stream:
+            return self.submit_stream(hospital, stream, archive.name)
+
+    def submit_stream(self, hospital: Hospital, stream: IO[bytes], filename: str) -> str:
+        """Store, commit and enqueue a batch from an open archive stream; returns its id."""
+        with session_scope(self.ctx.database_url) as session:
             hospital = session.merge(hospital)
-            return submit_batch(session, self.ctx.store, self.ctx.enqueue, hospital, stream, archive.name).batch.id
+            return submit_batch(session, self.ctx.store, self.ctx.enqueue, hospital, stream, filename).batch.id
 
     def run(self, batch_id: str, progress: Progress | None = None) -> Batch:
         """Run every queued step to completion; returns the final batch row."""

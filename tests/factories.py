@@ -64,3 +64,50 @@ def make_tiny_bundle(directory: Path, input_size: int = 64) -> Path:
                      thresholds={"refer_osteoporosis_probability": 0.3})
     save_bundle(model, card, directory)
     return directory
+
+
+def phantom_png(directory: Path, seed: int = 0, size: int = 320) -> tuple[Path, dict[str, str]]:
+    """One phantom hand PNG (a patient of the screening population) and its manifest row."""
+    manifest = write_dataset(directory, 1, seed=seed, size=size, min_age_years=SCREENING_MIN_AGE)
+    with manifest.open() as fh:
+        row = next(csv.DictReader(fh))
+    return directory / row["file"], row
+
+
+def phantom_dicom(png: Path, *, patient_id: str = "MRN-0042", age_years: int | None = 67, sex: str | None = "F",
+                  study_uid: str | None = None, series_uid: str | None = None, instance: int = 1,
+                  accession: str = "ACC-1") -> bytes:
+    """A CR DICOM of a hand phantom with a real patient/study header (the identifiers a PACS sends)."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    pixels = np.asarray(PILImage.open(png).convert("L"), dtype=np.uint16) * 16  # 12-bit stored values
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ComputedRadiographyImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = ComputedRadiographyImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = study_uid or generate_uid()
+    ds.SeriesInstanceUID = series_uid or generate_uid()
+    ds.SeriesNumber, ds.InstanceNumber = 1, instance
+    ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = "20240301", "101500", "1", accession
+    ds.Modality, ds.BodyPartExamined = "CR", "HAND"
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Doe^Jane", patient_id, ""
+    ds.ReferringPhysicianName = ""
+    if age_years is not None:
+        ds.PatientAge = f"{age_years:03d}Y"
+    if sex is not None:
+        ds.PatientSex = sex
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelSpacing = [0.1, 0.1]
+    ds.PixelData = pixels.astype("<u2").tobytes()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

@@ -30,7 +30,7 @@ from screening.db import Batch, Role, User, schema, session_scope
 from screening.pipeline import submit_batch
 from screening.storage import LocalObjectStore, open_store
 from screening.vocabulary import COMPLETED_STATUSES, is_finished
-from worker.topology import celery_worker_command
+from worker.topology import ALL_QUEUES, celery_worker_command
 
 DEMO_HOSPITAL = ("DEMO-DH", "Demo District Hospital", "Demo District", "Demo Region")
 DEMO_STAFF = ("staff@demo.osteo", "demo-staff-pass")
@@ -106,7 +106,7 @@ class DemoWorker:
         log_path = Path(settings.var_dir) / "demo" / "worker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = log_path.open("ab")
-        self.process = subprocess.Popen(celery_worker_command("ingest,inference,reports", "demo"),
+        self.process = subprocess.Popen(celery_worker_command(ALL_QUEUES, "demo"),
                                         stdout=self.log, stderr=subprocess.STDOUT, cwd=os.getcwd())
 
     def stop(self) -> None:

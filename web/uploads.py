@@ -57,25 +57,28 @@ def rate_limit(scope: str, identity: str) -> None:
 
 
 def accept(user: User, hospital_code: str | None, stream: IO[bytes], filename: str,
-           key: str | None) -> tuple[Batch, bool]:
+           key: str | None, *, express: bool = False, via: str = "batch") -> tuple[Batch, bool]:
     """Store, commit, enqueue (:func:`screening.pipeline.submit_batch`); returns (batch, created).
 
     A replayed Idempotency-Key with the same body returns the first batch; with a
     different body it is refused with 409. A broker outage after the commit answers
     503 with Retry-After: the batch is kept and the recovery sweep enqueues it.
+    ``express`` puts the batch in the express lane (one-study calls); ``via`` names the
+    endpoint in the audit row.
     """
     session = db()
     hospital = upload_hospital(session, user, hospital_code)
     rate_limit("upload", str(user.id))
 
     def audit_upload(batch: Batch) -> None:
-        audit(session, "batch.upload", user_id=user.id, target_type="batch", target_id=batch.id,
+        audit(session, f"{via}.upload", user_id=user.id, target_type="batch", target_id=batch.id,
               ip=request.remote_addr, hospital=hospital.code, filename=batch.original_filename,
               via=g.get("auth"))
 
     try:
         submission = pipeline.submit_batch(session, state().store, state().enqueue, hospital, stream, filename,
-                                           uploader_id=user.id, idempotency_key=key, before_commit=audit_upload)
+                                           uploader_id=user.id, idempotency_key=key, before_commit=audit_upload,
+                                           express=express)
     except pipeline.EmptyUpload as exc:
         raise bad_request(str(exc)) from None
     except pipeline.IdempotencyConflict as exc:

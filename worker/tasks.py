@@ -10,7 +10,9 @@ it: never in the parent before the fork, which TensorFlow does not survive.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from celery import signals
 from kombu.exceptions import OperationalError as BrokerError
@@ -18,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from screening import pipeline
 from screening.faults import INFRASTRUCTURE_ERRORS
 from screening.model_registry import load_active_predictor
+from screening.pipeline.names import in_lane
 from screening.storage import open_store
 from worker import sweeper
 from worker.app import app, enqueue
@@ -40,24 +43,25 @@ def context() -> pipeline.PipelineContext:
                                     reports_enabled=settings.reports_enabled)
 
 
-@app.task(name=pipeline.INGEST, soft_time_limit=3300, time_limit=3600, **COMMON)
-def ingest(self, batch_id: str) -> None:  # type: ignore[no-untyped-def]
-    pipeline.ingest(context(), batch_id)
+# (soft, hard) time limits in seconds per step; the express lane's tasks have the same.
+LIMITS = {pipeline.INGEST: (3300, 3600), pipeline.SCREEN_CHUNK: (600, 660), pipeline.RENDER_REPORT: (300, 330),
+          pipeline.FINALIZE: (300, 330)}
 
 
-@app.task(name=pipeline.SCREEN_CHUNK, soft_time_limit=600, time_limit=660, **COMMON)
-def screen_chunk(self, batch_id: str, image_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
-    pipeline.screen_chunk(context(), batch_id, image_ids)
+def _register(name: str, step: Callable[..., None]) -> None:
+    """One thin task: ids in, ``step(context(), *ids)``."""
+    soft, hard = LIMITS[name]
+
+    def run(self, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        step(context(), *args)
+
+    run.__name__ = run.__qualname__ = name.rsplit(".", 1)[-1]
+    for express in (False, True):
+        app.task(name=in_lane(name, express), soft_time_limit=soft, time_limit=hard, **COMMON)(run)
 
 
-@app.task(name=pipeline.RENDER_REPORT, soft_time_limit=300, time_limit=330, **COMMON)
-def render_report(self, patient_id: int, batch_id: str) -> None:  # type: ignore[no-untyped-def]
-    pipeline.render_report(context(), patient_id, batch_id)
-
-
-@app.task(name=pipeline.FINALIZE, soft_time_limit=300, time_limit=330, **COMMON)
-def finalize(self, batch_id: str) -> None:  # type: ignore[no-untyped-def]
-    pipeline.finalize(context(), batch_id)
+for _name, _step in pipeline.BULK_STEPS.items():
+    _register(_name, _step)
 
 
 @app.task(name=SWEEP, soft_time_limit=120, time_limit=150, bind=True, acks_late=True, ignore_result=True)

@@ -13,8 +13,12 @@ from pathlib import Path
 WEB_PORT = 8000
 
 
+# Every queue, for a single worker that does everything (the demo): see worker/routing.py.
+ALL_QUEUES = "express,inference-express,ingest,inference,reports"
+
+
 def celery_worker(queues: str, name: str, concurrency: int = 1) -> list[str]:
-    """A Celery worker for ``queues`` (comma-separated: ingest, inference, reports)."""
+    """A Celery worker for ``queues`` (comma-separated; worker/routing.py names them)."""
     return ["celery", "-A", "worker.app", "worker", "-Q", queues, "-n", f"{name}@%h",
             "--concurrency", str(concurrency), "--prefetch-multiplier", "1",
             "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
@@ -30,8 +34,10 @@ SERVICES: dict[str, list[str]] = {
     "migrate": ["osteo", "init"],
     "web": web_server(),
     "worker": celery_worker("ingest,reports", "cpu", concurrency=2),
-    "inference-gpu": celery_worker("inference", "gpu"),
-    "inference-cpu": celery_worker("inference", "cpuinfer"),
+    # The express lane's CPU steps (one-study calls, PACS studies): never behind a long archive ingest.
+    "worker-express": celery_worker("express", "express"),
+    "inference-gpu": celery_worker("inference-express,inference", "gpu"),
+    "inference-cpu": celery_worker("inference-express,inference", "cpuinfer"),
 }
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -176,6 +177,9 @@ class Batch(Base):
     archive_key: Mapped[str | None] = mapped_column(String(1024))
     original_filename: Mapped[str] = mapped_column(String(255), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # The express lane: a one-study call or a PACS study; its steps run on queues that a
+    # 2,000-image upload does not fill (screening.pipeline.names).
+    express: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # sha256 of the uploaded bytes: a replayed Idempotency-Key must come with the same body.
     upload_sha256: Mapped[str | None] = mapped_column(String(64))
     model_version_id: Mapped[str | None] = mapped_column(ForeignKey("model_versions.id"))

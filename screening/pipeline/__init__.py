@@ -3,6 +3,9 @@
     submit_batch → ingest → screen_chunk × N → render_report × patients → finalize
                                     recovery.sweep (periodic) re-enqueues stalled batches
 
+Each step is published under its bulk name or its express-lane name
+(:mod:`screening.pipeline.names`); both run the same function.
+
 One module per step. Each step takes ids, reads what it needs from the database
 and object store, writes idempotently (stable object keys, unique rows,
 recounted counters in :mod:`screening.rollups`), and hands the next steps to
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from screening.pipeline.context import Enqueue, PipelineContext
 from screening.pipeline.finalize import finalize
 from screening.pipeline.ingest import ingest
-from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK
+from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK, in_lane
 from screening.pipeline.recovery import sweep
 from screening.pipeline.report import render_report
 from screening.pipeline.screen import screen_chunk
@@ -33,12 +36,15 @@ from screening.pipeline.submit import (
     submit_batch,
 )
 
-STEPS: dict[str, Callable[..., None]] = {
+BULK_STEPS: dict[str, Callable[..., None]] = {
     INGEST: ingest, SCREEN_CHUNK: screen_chunk, RENDER_REPORT: render_report, FINALIZE: finalize,
 }
+# Every task name, bulk and express, with the function it runs.
+STEPS: dict[str, Callable[..., None]] = {
+    in_lane(name, express): step for name, step in BULK_STEPS.items() for express in (False, True)}
 
 __all__ = [
-    "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue", "IdempotencyConflict",
-    "NotYetQueued", "PipelineContext", "Submission", "finalize", "ingest", "render_report", "screen_chunk",
-    "submit_batch", "sweep",
+    "BULK_STEPS", "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue",
+    "IdempotencyConflict", "NotYetQueued", "PipelineContext", "Submission", "finalize", "ingest", "render_report",
+    "screen_chunk", "submit_batch", "sweep",
 ]

@@ -111,7 +111,7 @@ class _ChunkPlanner:
         recount_ingest(self.session, self.batch)
         status.touch(self.session, self.batch.id)
         self.session.commit()  # the rows the chunk reads exist before the task does
-        publish(self.ctx.enqueue, SCREEN_CHUNK, (self.batch.id, chunk))
+        publish(self.ctx.enqueue, SCREEN_CHUNK, (self.batch.id, chunk), self.batch.express)
 
 
 def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:

@@ -61,7 +61,7 @@ def _resume(ctx: PipelineContext, batch_id: str) -> None:
     """Enqueue what the batch is waiting for, according to its status."""
     with session_scope(ctx.database_url) as session:
         batch = session.get_one(Batch, batch_id)
-        state = batch.status
+        state, express = batch.status, batch.express
         unscreened = list(session.scalars(select(Image.id).where(
             Image.batch_id == batch_id, to_screen(), Image.error.is_(None),
             Image.id.not_in(select(Prediction.image_id).where(Prediction.batch_id == batch_id)))
@@ -72,18 +72,18 @@ def _resume(ctx: PipelineContext, batch_id: str) -> None:
             unreported = [p for p in patients_with_results(session, batch_id) if p not in done]
     logger.warning("batch=%s stalled in %s: enqueued again by the recovery sweep", batch_id, state.value)
     if state in (BatchStatus.QUEUED, BatchStatus.INGESTING):
-        publish(ctx.enqueue, INGEST, (batch_id,))
+        publish(ctx.enqueue, INGEST, (batch_id,), express)
     elif state is BatchStatus.SCREENING:
         size = ctx.settings.chunk_size
         for start in range(0, len(unscreened), size):
-            publish(ctx.enqueue, SCREEN_CHUNK, (batch_id, unscreened[start:start + size]))
+            publish(ctx.enqueue, SCREEN_CHUNK, (batch_id, unscreened[start:start + size]), express)
         if not unscreened:
             advance_if_screened(ctx, batch_id)
     elif unreported:
         for patient_id in unreported:
-            publish(ctx.enqueue, RENDER_REPORT, (patient_id, batch_id))
+            publish(ctx.enqueue, RENDER_REPORT, (patient_id, batch_id), express)
     else:
-        publish(ctx.enqueue, FINALIZE, (batch_id,))
+        publish(ctx.enqueue, FINALIZE, (batch_id,), express)
 
 
 def _drop_due_uploads(ctx: PipelineContext) -> None:

@@ -44,7 +44,7 @@ def render_report(ctx: PipelineContext, patient_id: int, batch_id: str) -> None:
         recount_reports(session, batch)
         status.touch(session, batch_id)
         finished = session.scalar(select(func.count()).select_from(Report).where(Report.batch_id == batch_id)) or 0
-        total = batch.reports_total
+        total, express = batch.reports_total, batch.express
     logger.info("batch=%s report for patient #%s %s", batch_id, patient_id, "failed" if values["error"] else "stored")
     if finished >= total:
-        publish(ctx.enqueue, FINALIZE, (batch_id,))
+        publish(ctx.enqueue, FINALIZE, (batch_id,), express)

@@ -74,19 +74,20 @@ def advance_to_reports(ctx: PipelineContext, batch_id: str) -> None:
     """Exactly one caller wins the SCREENING → REPORTING move and enqueues the reports."""
     with session_scope(ctx.database_url) as session:
         patients = patients_with_results(session, batch_id) if ctx.reports_enabled else []
+        express = session.get_one(Batch, batch_id).express
         moved = status.move(session, batch_id, (BatchStatus.SCREENING,), BatchStatus.REPORTING,
                             reports_total=len(patients))
     if not moved:
         return
     logger.info("batch=%s screened; %d reports to render", batch_id, len(patients))
-    enqueue_reports(ctx, batch_id, patients)
+    enqueue_reports(ctx, batch_id, patients, express)
 
 
-def enqueue_reports(ctx: PipelineContext, batch_id: str, patients: list[int]) -> None:
+def enqueue_reports(ctx: PipelineContext, batch_id: str, patients: list[int], express: bool) -> None:
     for patient_id in patients:
-        publish(ctx.enqueue, RENDER_REPORT, (patient_id, batch_id))
+        publish(ctx.enqueue, RENDER_REPORT, (patient_id, batch_id), express)
     if not patients:
-        publish(ctx.enqueue, FINALIZE, (batch_id,))
+        publish(ctx.enqueue, FINALIZE, (batch_id,), express)
 
 
 def patients_with_results(session: Session, batch_id: str) -> list[int]:

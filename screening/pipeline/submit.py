@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from screening.db.models import Batch, Hospital, new_id
 from screening.faults import BrokerUnavailable, is_infrastructure_error
 from screening.pipeline.context import Enqueue, now
-from screening.pipeline.names import INGEST
+from screening.pipeline.names import INGEST, in_lane
 from screening.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -74,8 +74,11 @@ class _HashingReader:
 
 def submit_batch(session: Session, store: ObjectStore, enqueue: Enqueue, hospital: Hospital, stream: IO[bytes],
                  filename: str, *, uploader_id: int | None = None, idempotency_key: str | None = None,
-                 before_commit: Callable[[Batch], None] | None = None) -> Submission:
-    """Store, commit, enqueue. ``before_commit(batch)`` (e.g. an audit row) joins the batch's transaction."""
+                 before_commit: Callable[[Batch], None] | None = None, express: bool = False) -> Submission:
+    """Store, commit, enqueue. ``before_commit(batch)`` (e.g. an audit row) joins the batch's transaction.
+
+    ``express``: the batch runs in the express lane (a one-study call, a PACS study).
+    """
     batch_id = new_id()
     suffix = "".join(Path(filename).suffixes[-2:]).lower()
     key = f"uploads/{hospital.code}/{batch_id}{suffix if suffix in ARCHIVE_SUFFIXES else '.bin'}"
@@ -91,7 +94,7 @@ def submit_batch(session: Session, store: ObjectStore, enqueue: Enqueue, hospita
             return Submission(earlier, False)
     batch = Batch(id=batch_id, hospital_id=hospital.id, uploader_id=uploader_id, archive_key=key,
                   original_filename=Path(filename).name[:255], idempotency_key=idempotency_key,
-                  upload_sha256=digest, progress_at=now())
+                  upload_sha256=digest, progress_at=now(), express=express)
     session.add(batch)
     try:
         session.flush()
@@ -111,9 +114,10 @@ def submit_batch(session: Session, store: ObjectStore, enqueue: Enqueue, hospita
         session.rollback()
         store.delete(key)
         raise
-    logger.info("batch=%s hospital=%s submitted (%d bytes)", batch_id, hospital.code, reader.size)
+    logger.info("batch=%s hospital=%s submitted (%d bytes)%s", batch_id, hospital.code, reader.size,
+                " express" if express else "")
     try:
-        publish(enqueue, INGEST, (batch_id,))
+        publish(enqueue, INGEST, (batch_id,), express)
     except BrokerUnavailable:
         raise NotYetQueued(batch_id) from None
     return Submission(batch, True)
@@ -132,8 +136,9 @@ def _replay(session: Session, store: ObjectStore, hospital: Hospital, idempotenc
     return earlier
 
 
-def publish(enqueue: Enqueue, name: str, args: tuple) -> None:
-    """Enqueue one step; a broker outage becomes :class:`BrokerUnavailable` (the sweep catches up later)."""
+def publish(enqueue: Enqueue, name: str, args: tuple, express: bool = False) -> None:
+    """Enqueue one step in the batch's lane; an outage becomes :class:`BrokerUnavailable` (the sweep catches up)."""
+    name = in_lane(name, express)
     try:
         enqueue(name, args)
     except BrokerUnavailable:

@@ -1,4 +1,4 @@
-"""The JSON API, ``/api/v1``: uploads, batch status and results, patients, downloads, summaries."""
+"""The JSON API, ``/api/v1``: uploads, one-study screenings, batch status and results, patients, downloads."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__)
 
-from web.api import batches, docs, downloads, patients, summary  # noqa: E402,F401  (routes register on import)
+from web.api import batches, docs, downloads, patients, screenings, summary  # noqa: E402,F401  (routes register on import)

@@ -70,6 +70,41 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json(_ref("Page"), "A page of batches"), **ERRORS},
         },
     },
+    "/screenings": {"post": {
+        "summary": "Screen one X-ray (PNG, JPEG or DICOM) with the patient's age and sex: a batch of one",
+        "description": "Same authentication, limits, rate limit and Idempotency-Key as an archive upload; the "
+                       "batch runs in the express lane (never behind a bulk upload). Age and sex come from the "
+                       "fields, else from the DICOM tags; without patient_id (or a DICOM PatientID) the image's "
+                       "content names the patient. Answers 202 with a status URL, or with ?wait=SECONDS "
+                       "(at most 120) 200 and the result once the batch has finished.",
+        "parameters": [
+            {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 120}},
+            {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128}},
+            {"name": "X-Filename", "in": "header", "schema": {"type": "string"},
+             "description": "image name for a raw body upload (the fields then come as query parameters)"},
+            {"name": "hospital", "in": "query", "schema": {"type": "string"}, "description": "hospital code (admins)"},
+        ],
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+                "image": {"type": "string", "format": "binary"},
+                "age_years": {"type": "number"}, "age_months": {"type": "integer"},
+                "sex": {"type": "string", "enum": ["F", "M"]}, "patient_id": {"type": "string"},
+                "study_date": {"type": "string", "format": "date"}, "hospital": {"type": "string"}}}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "application/dicom": {"schema": {"type": "string", "format": "binary"}},
+        }},
+        "responses": {"202": _json(_ref("Screening"), "Accepted: stored and queued; poll status_url"),
+                      "200": _json(_ref("Screening"), "Finished within ?wait=, or an Idempotency-Key replay"),
+                      "403": PROBLEM, "409": PROBLEM, "413": PROBLEM, "415": PROBLEM, "422": PROBLEM,
+                      "429": PROBLEM, "503": PROBLEM, **ERRORS},
+    }},
+    "/screenings/{batch_id}": {"get": {
+        "summary": "A screening's status and, once finished, its result (class, probabilities, referral, links)",
+        "parameters": [BATCH_ID, {"name": "wait", "in": "query",
+                                  "schema": {"type": "integer", "minimum": 0, "maximum": 120}}],
+        "responses": {"200": _json(_ref("Screening"), "The screening"), **ERRORS},
+    }},
     "/batches/{batch_id}": {"get": {
         "summary": "Status, progress counters, errors and model version of a batch",
         "parameters": [BATCH_ID],
@@ -148,6 +183,13 @@ SCHEMAS: dict[str, Any] = {
         "errors": {"type": "array", "items": {"type": "string"}},
         "model_version": {"type": "object", "nullable": True},
         "links": {"type": "object", "additionalProperties": {"type": "string"}}, **_COMMON}},
+    "Screening": {"type": "object", "properties": {
+        "id": {"type": "string"}, "status": {"type": "string", "enum": [s.value for s in BatchStatus]},
+        "finished": {"type": "boolean"}, "status_url": {"type": "string"}, "batch": _ref("Batch"),
+        "result": {"type": "object", "nullable": True,
+                   "description": "the image's quality, eligibility, class, probabilities, referral, model "
+                                  "version and links (overlays, report PDF/HTML, patient)"},
+        "results": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
     "Page": {"type": "object", "properties": {
         "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
