@@ -34,3 +34,16 @@ def test_every_step_has_a_queue() -> None:
     assert set(pipeline.STEPS) | {SWEEP} == set(QUEUES)
     assert QUEUES[pipeline.SCREEN_CHUNK] == "inference"
     assert {QUEUES[pipeline.INGEST], QUEUES[pipeline.RENDER_REPORT]} <= {"ingest", "reports"}
+
+
+def test_the_express_lane_has_queues_that_bulk_uploads_never_fill() -> None:
+    from screening.pipeline.names import in_lane
+    from worker.topology import SERVICES
+
+    express = {QUEUES[in_lane(name, True)] for name in pipeline.BULK_STEPS}
+    assert express == {"express", "inference-express"}
+    assert not express & {QUEUES[name] for name in pipeline.BULK_STEPS}
+    served = {name: set(command[command.index("-Q") + 1].split(",")) for name, command in SERVICES.items()
+              if "-Q" in command}
+    assert served["worker-express"] == {"express"}  # never busy with a bulk ingest
+    assert all("inference-express" in served[name] for name in ("inference-gpu", "inference-cpu"))
