@@ -58,6 +58,13 @@ def _parse_sexes(name: str, raw: str) -> tuple[str, ...]:
     return sexes
 
 
+def _parse_ae_title(name: str, raw: str) -> str:
+    title = raw.strip()
+    if not 1 <= len(title) <= 16 or not title.isascii() or not title.isprintable() or "\\" in title:
+        raise SettingsError(f"{PREFIX}{name.upper()} must be 1 to 16 printable ASCII characters, got {raw!r}")
+    return title
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the product; field ``x`` is read from ``OSTEO_X``."""
@@ -104,6 +111,18 @@ class Settings:
     screening_sexes: tuple[str, ...] = ("F", "M")
     # Render per-patient and batch reports (off for screening-only throughput runs).
     reports_enabled: bool = True
+    # Hospital systems (screening.interop). The key that encrypts the identifiers kept to send
+    # results back into a PACS study (patient and study modules of the source image).
+    identifier_key: str = "dev-only-identifier-key-change-me"
+    # Our DICOM AE title (as listener and as sender), the listener's port, the seconds a study
+    # must go without a new instance before it is screened, and network timeouts.
+    dicom_ae_title: str = "OSTEOAI"
+    dicom_port: int = 11112
+    dicom_stable_seconds: int = 10
+    dicom_timeout_seconds: int = 30
+    # Results back: tries per destination, the first wait between two (doubled each time).
+    delivery_attempts: int = 6
+    delivery_backoff_seconds: int = 30
     # Base URL browsers use to reach the web app (the address the server is published at).
     public_base_url: str = "http://127.0.0.1:5000"
     # Production refuses the development secrets when this is true.
@@ -133,6 +152,12 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "reports_enabled": _parse_bool,
     "screening_min_age_years": _parse_int,
     "screening_sexes": _parse_sexes,
+    "dicom_ae_title": _parse_ae_title,
+    "dicom_port": _parse_int,
+    "dicom_stable_seconds": _parse_int,
+    "dicom_timeout_seconds": _parse_int,
+    "delivery_attempts": _parse_int,
+    "delivery_backoff_seconds": _parse_int,
 }
 
 
@@ -180,6 +205,6 @@ def _validate(settings: Settings) -> None:
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError(f"{PREFIX}S3_BUCKET must be set when {PREFIX}STORAGE_BACKEND=s3")
     if settings.production:
-        for name in ("pseudonym_secret", "secret_key"):
+        for name in ("pseudonym_secret", "secret_key", "identifier_key"):
             if getattr(settings, name).startswith("dev-only"):
                 raise SettingsError(f"{PREFIX}{name.upper()} must be set to a real secret in production")

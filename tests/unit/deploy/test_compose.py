@@ -35,9 +35,10 @@ def test_infrastructure_has_health_checks_and_volumes():
 def test_no_secrets_in_the_compose_file():
     text = COMPOSE.read_text()
     env = _compose()["x-osteo-env"]
-    for key in ("OSTEO_PSEUDONYM_SECRET", "OSTEO_SECRET_KEY", "OSTEO_S3_SECRET_KEY"):
+    for key in ("OSTEO_PSEUDONYM_SECRET", "OSTEO_SECRET_KEY", "OSTEO_S3_SECRET_KEY", "OSTEO_IDENTIFIER_KEY"):
         assert env[key].startswith("${"), key
     assert "change-me" not in text
     example = (COMPOSE.parent / ".env.example").read_text()
-    for variable in ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "OSTEO_PSEUDONYM_SECRET", "OSTEO_SECRET_KEY"):
+    for variable in ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "OSTEO_PSEUDONYM_SECRET", "OSTEO_SECRET_KEY",
+                     "OSTEO_IDENTIFIER_KEY"):
         assert f"{variable}=" in example
