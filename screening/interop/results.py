@@ -28,8 +28,10 @@ from datetime import datetime
 import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian
+from pydicom.valuerep import DA, TM
 
 from screening.db.models import RiskClass
 from screening.interop import codes as osteo
@@ -122,11 +124,11 @@ def _statement(finding: ScreeningFinding) -> hd.sr.ContainerContentItem:
     """TID 1500's report-level Qualitative Evaluations container: the class in words and the screening-aid text."""
     container = hd.sr.ContainerContentItem(name=osteo.QUALITATIVE_EVALUATIONS,
                                            relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
-    container.ContentSequence = [
+    container.ContentSequence = Sequence([
         hd.sr.TextContentItem(name=osteo.COMMENT, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
                               value=f"Screening class: {CLASS_LABELS[finding.predicted_class]}; "
                                     f"refer for DXA: {'yes' if finding.referred else 'no'}. {finding.statement}"),
-    ]
+    ])
     return container
 
 
@@ -143,7 +145,7 @@ def overlay_capture(source: Dataset, rgb: np.ndarray, finding: ScreeningFinding,
         series_description="OSTEO AI Grad-CAM overlay (screening aid)",
         manufacturer_model_name=finding.model_name, software_versions=finding.model_version)
     if orientation is None:
-        capture.PatientOrientation = ""  # unknown in the source: Type 2C allows it empty, and nothing is guessed
+        capture.PatientOrientation = []  # unknown in the source: Type 2C allows it empty, and nothing is guessed
     capture.BurnedInAnnotation = "NO"
     capture.ImageComments = (f"Grad-CAM: where the model looked, on the hand region of the source image. "
                              f"{finding.statement}")[:10240]
@@ -172,7 +174,7 @@ def encapsulated_report(source: Dataset, pdf: bytes, title: str, finding: Screen
         if keyword in source:
             document.add(source[keyword])
     stamp = created.strftime("%Y%m%d%H%M%S")
-    document.ContentDate, document.ContentTime = stamp[:8], stamp[8:]
+    document.ContentDate, document.ContentTime = DA(stamp[:8]), TM(stamp[8:])
     document.AcquisitionDateTime = stamp
     document.ConversionType = "WSD"  # workstation: made by software, not scanned
     document.BurnedInAnnotation = "NO"  # the report names the patient only by pseudonym

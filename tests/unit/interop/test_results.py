@@ -126,7 +126,7 @@ def test_overlay_orientation_is_never_guessed(source) -> None:
     unknown.update(source)
     del unknown.PatientOrientation
     sc = overlay_capture(unknown, np.zeros((8, 8, 3), np.uint8), FINDING, NewInstance("2.25.1", "2.25.2", 1))
-    assert sc.PatientOrientation == ""
+    assert not sc.PatientOrientation
 
 
 def test_report_is_an_encapsulated_pdf_whose_document_is_the_report(source, tmp_path) -> None:
