@@ -5,7 +5,8 @@ workers, ``inference`` on the machines with the model. The express lane (one-stu
 calls, PACS studies) has its own two queues: ``express`` for its CPU steps, served
 by a worker of its own so a long archive ingest never holds it up, and
 ``inference-express``, which every inference worker serves beside ``inference`` (a
-study waits at most for the chunk in progress, never for a whole bulk upload). The web process
+study waits at most for the chunk in progress, never for a whole bulk upload).
+Results going back to hospital destinations (``osteo.deliver``) use ``express`` too. The web process
 publishes by task name through :func:`publisher`, never importing task code. A
 publish that fails because the broker is down raises
 :class:`screening.faults.BrokerUnavailable`, which the API answers with 503.
@@ -19,7 +20,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from screening.faults import BrokerUnavailable, is_infrastructure_error
-from screening.pipeline import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK, Enqueue
+from screening.pipeline import DELIVER, FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK, Enqueue
 from screening.pipeline.names import in_lane
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ BULK_QUEUES = {INGEST: "ingest", SCREEN_CHUNK: "inference", RENDER_REPORT: "repo
 EXPRESS_QUEUES = {INGEST: "express", SCREEN_CHUNK: "inference-express", RENDER_REPORT: "express",
                   FINALIZE: "express"}
 QUEUES = {**BULK_QUEUES, **{in_lane(name, True): queue for name, queue in EXPRESS_QUEUES.items()},
-          SWEEP: "ingest"}
+          DELIVER: "express", SWEEP: "ingest"}
 
 
 def publisher(app: Celery) -> Enqueue:

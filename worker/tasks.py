@@ -64,6 +64,12 @@ for _name, _step in pipeline.BULK_STEPS.items():
     _register(_name, _step)
 
 
+@app.task(name=pipeline.DELIVER, soft_time_limit=600, time_limit=660, **COMMON)
+def deliver(self, delivery_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Results of one batch to one destination; its own tries and backoff live in the pipeline step."""
+    pipeline.deliver(context(), delivery_id)
+
+
 @app.task(name=SWEEP, soft_time_limit=120, time_limit=150, bind=True, acks_late=True, ignore_result=True)
 def sweep(self) -> None:  # type: ignore[no-untyped-def]
     """Re-enqueue stalled batches (published periodically by :mod:`worker.sweeper`)."""

@@ -81,6 +81,18 @@ class Quality(str, enum.Enum):
     DUPLICATE = "duplicate"
 
 
+class DeliveryState(str, enum.Enum):
+    PENDING = "pending"  # waiting for its next try (the first, or after a failure with tries left)
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # every try failed: ``reason`` says why; a resend starts it again
+
+
+class DestinationKind(str, enum.Enum):
+    DIMSE = "dimse"  # C-STORE to host:port, called AE title
+    STOW = "stow"  # STOW-RS (DICOMweb) to a base URL
+
+
 class RiskClass(str, enum.Enum):
     NORMAL = "normal"
     OSTEOPENIA = "osteopenia"
@@ -342,6 +354,84 @@ class DailyHospitalSummary(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     not_eligible: Mapped[int] = mapped_column(Integer, default=0)
     files: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DicomAeTitle(Base):
+    """A calling AE title the DICOM listener accepts, and the hospital its studies belong to."""
+
+    __tablename__ = "dicom_ae_titles"
+
+    ae_title: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    hospital: Mapped[Hospital] = relationship()
+
+
+class DicomSource(Base):
+    """What a received DICOM image's results must carry back (patient, study, image ids), encrypted.
+
+    One row per image file of a batch that came in over DICOM (the listener or STOW-RS);
+    ``sealed`` is a Fernet token (screening.sealing), opened only when results are sent.
+    """
+
+    __tablename__ = "dicom_sources"
+    __table_args__ = (UniqueConstraint("batch_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(512))
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DicomDestination(Base):
+    """Where a hospital's results go back: a DICOM node (C-STORE) or a DICOMweb STOW-RS endpoint."""
+
+    __tablename__ = "dicom_destinations"
+    __table_args__ = (UniqueConstraint("hospital_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[DestinationKind] = mapped_column(_enum(DestinationKind, "destination_kind"))
+    host: Mapped[str | None] = mapped_column(String(255))
+    port: Mapped[int | None] = mapped_column(Integer)
+    ae_title: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(String(1024))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    hospital: Mapped[Hospital] = relationship()
+
+    @property
+    def address(self) -> str:
+        """Where it is, for pages and logs (no credentials are ever part of it)."""
+        if self.kind is DestinationKind.DIMSE:
+            return f"{self.ae_title}@{self.host}:{self.port}"
+        return self.url or ""
+
+
+class DicomDelivery(Base):
+    """Sending one batch's results to one destination: its state, tries and last reason."""
+
+    __tablename__ = "dicom_deliveries"
+    __table_args__ = (UniqueConstraint("batch_id", "destination_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    destination_id: Mapped[int] = mapped_column(ForeignKey("dicom_destinations.id"))
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState, "delivery_state"),
+                                                 default=DeliveryState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    objects: Mapped[int] = mapped_column(Integer, default=0)  # DICOM objects sent by the last success
+    reason: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    destination: Mapped[DicomDestination] = relationship()
 
 
 class AuditEvent(Base):

@@ -1,7 +1,7 @@
 """The steps of a batch, callable without Celery.
 
-    submit_batch → ingest → screen_chunk × N → render_report × patients → finalize
-                                    recovery.sweep (periodic) re-enqueues stalled batches
+    submit_batch → ingest → screen_chunk × N → render_report × patients → finalize → deliver × destinations
+                                    recovery.sweep (periodic) re-enqueues stalled batches and due deliveries
 
 Each step is published under its bulk name or its express-lane name
 (:mod:`screening.pipeline.names`); both run the same function.
@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from screening.pipeline.context import Enqueue, PipelineContext
+from screening.pipeline.deliver import deliver
 from screening.pipeline.finalize import finalize
 from screening.pipeline.ingest import ingest
-from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK, in_lane
+from screening.pipeline.names import DELIVER, FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK, in_lane
 from screening.pipeline.recovery import sweep
 from screening.pipeline.report import render_report
 from screening.pipeline.screen import screen_chunk
@@ -41,10 +42,11 @@ BULK_STEPS: dict[str, Callable[..., None]] = {
 }
 # Every task name, bulk and express, with the function it runs.
 STEPS: dict[str, Callable[..., None]] = {
-    in_lane(name, express): step for name, step in BULK_STEPS.items() for express in (False, True)}
+    **{in_lane(name, express): step for name, step in BULK_STEPS.items() for express in (False, True)},
+    DELIVER: deliver}
 
 __all__ = [
-    "BULK_STEPS", "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue",
-    "IdempotencyConflict", "NotYetQueued", "PipelineContext", "Submission", "finalize", "ingest", "render_report",
-    "screen_chunk", "submit_batch", "sweep",
+    "BULK_STEPS", "DELIVER", "FINALIZE", "INGEST", "RENDER_REPORT", "SCREEN_CHUNK", "STEPS", "EmptyUpload", "Enqueue",
+    "IdempotencyConflict", "NotYetQueued", "PipelineContext", "Submission", "deliver", "finalize", "ingest",
+    "render_report", "screen_chunk", "submit_batch", "sweep",
 ]

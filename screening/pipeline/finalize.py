@@ -18,6 +18,8 @@ from screening.db.models import Batch, BatchStatus, Image, Quality
 from screening.db.session import session_scope
 from screening.pipeline import status
 from screening.pipeline.context import PipelineContext, now
+from screening.pipeline.deliver import plan as plan_deliveries
+from screening.pipeline.deliver import publish_due
 from screening.pipeline.problems import Problem, replace_problems
 from screening.population import not_eligible
 from screening.rollups import finalize_counts, refresh_daily_summary, refresh_patients, summary_day
@@ -48,9 +50,11 @@ def finalize(ctx: PipelineContext, batch_id: str) -> None:
             target = BatchStatus.COMPLETE_WITH_ERRORS if failures else BatchStatus.COMPLETE
         replace_problems(session, batch, failures, keep_existing=True)
         batch.summary_key = summary_key
+        plan_deliveries(session, batch)  # results back to the hospital's destinations, with the final status
         session.flush()
         status.move(session, batch_id, (BatchStatus.REPORTING,), target, finished_at=finished_at)
     logger.info("batch=%s finished: %s", batch_id, target.value)
+    publish_due(ctx, batch_id)
 
 
 def _nothing_screened(session: Session, batch: Batch) -> list[Problem]:

@@ -10,6 +10,8 @@ INGEST = "osteo.ingest"
 SCREEN_CHUNK = "osteo.screen_chunk"
 RENDER_REPORT = "osteo.render_report"
 FINALIZE = "osteo.finalize"
+# Results back to a hospital destination (screening.pipeline.deliver): one lane, the express queue.
+DELIVER = "osteo.deliver"
 
 EXPRESS_PREFIX = "osteo.express."
 

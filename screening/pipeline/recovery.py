@@ -1,4 +1,4 @@
-"""The recovery sweep: batches whose task was lost are enqueued again; retained uploads are dropped when due.
+"""The recovery sweep: lost tasks enqueued again, retained uploads dropped, due deliveries published.
 
 A batch is committed before its first task is published, so a broker outage at
 that moment (or a task lost with a dead broker) leaves a batch nobody works on.
@@ -20,6 +20,7 @@ from screening.db.models import Batch, BatchStatus, Image, Prediction, Report
 from screening.db.session import session_scope
 from screening.pipeline import status
 from screening.pipeline.context import PipelineContext, now
+from screening.pipeline.deliver import publish_due
 from screening.pipeline.names import FINALIZE, INGEST, RENDER_REPORT, SCREEN_CHUNK
 from screening.pipeline.screen import advance_if_screened, patients_with_results
 from screening.pipeline.status import rowcount
@@ -35,6 +36,7 @@ def sweep(ctx: PipelineContext) -> list[str]:
     for batch_id in recovered:
         _resume(ctx, batch_id)
     _drop_due_uploads(ctx)
+    publish_due(ctx)  # deliveries whose next try is due, and ones a dead worker left 'sending'
     return recovered
 
 
