@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from screening.db.models import (
     Batch,
     DailyHospitalSummary,
+    DicomDelivery,
     Hospital,
     Image,
     ModelVersion,
@@ -103,6 +104,12 @@ def batch_results(session: Session, batch: Batch, limit: int | None, offset: int
     if limit is not None:
         query = query.limit(limit)
     return [ResultRow(image, prediction, patient) for image, prediction, patient in session.execute(query)], total
+
+
+def batch_deliveries(session: Session, batch_id: str) -> list[DicomDelivery]:
+    """Where the batch's results went back (one row per destination), in the order they were planned."""
+    return list(session.scalars(select(DicomDelivery).where(DicomDelivery.batch_id == batch_id)
+                                .order_by(DicomDelivery.id)))
 
 
 def batch_reports(session: Session, batch_id: str) -> dict[int, Report]:

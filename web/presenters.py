@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import g, url_for
 
-from screening.db.models import Batch, BatchStatus, Image, ModelVersion, Patient, Report
+from screening.db.models import Batch, BatchStatus, DicomDelivery, Image, ModelVersion, Patient, Report
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
 from screening.vocabulary import (
     DISCLAIMER,
@@ -79,6 +79,22 @@ def batch_json(batch: Batch, versions: dict[str, ModelVersion]) -> dict[str, Any
         "problems_total": batch.problems_total,
         "model_version": model_version_json(versions.get(batch.model_version_id or ""), batch.model_version_id),
         "links": links,
+    }
+
+
+def delivery_json(delivery: DicomDelivery) -> dict[str, Any]:
+    """One destination's delivery of a batch's results: state, tries, reason, and how to resend it."""
+    destination = delivery.destination
+    return {
+        "id": delivery.id,
+        "destination": {"name": destination.name, "kind": destination.kind.value, "address": destination.address},
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "objects": delivery.objects,
+        "reason": delivery.reason,
+        "next_attempt_at": iso(delivery.next_attempt_at),
+        "sent_at": iso(delivery.sent_at),
+        "links": {"resend": url_for("api.resend_delivery", batch_id=delivery.batch_id, delivery_id=delivery.id)},
     }
 
 

@@ -16,8 +16,9 @@ from web.api import api
 from web.api.params import choice_param, page_json, page_params, respond
 from web.auth import api_login_required
 from web.authz import visible_batch, visible_hospital_ids
+from web.deliveries import resend_visible_delivery
 from web.errors import Problem, bad_request, not_found
-from web.presenters import DISCLAIMER, batch_json, result_json
+from web.presenters import DISCLAIMER, batch_json, delivery_json, result_json
 from web.security import isolate_stored_file
 from web.state import db, state
 from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
@@ -79,7 +80,17 @@ def list_batches() -> Response:
 def get_batch(batch_id: str) -> Response:
     batch = visible_batch(batch_id)
     versions = queries.model_versions_by_id(db(), [batch.model_version_id])
-    return respond(batch_json(batch, versions), [batch.model_version_id])
+    body = batch_json(batch, versions)
+    body["deliveries"] = [delivery_json(d) for d in queries.batch_deliveries(db(), batch.id)]
+    return respond(body, [batch.model_version_id])
+
+
+@api.post("/batches/<batch_id>/deliveries/<id:delivery_id>/resend")
+@api_login_required
+def resend_delivery(batch_id: str, delivery_id: int) -> Response:
+    """Send a batch's results to one destination again, from its first try (staff of the hospital, admins)."""
+    delivery = resend_visible_delivery(batch_id, delivery_id)
+    return respond(delivery_json(delivery), [], status=202)
 
 
 def _wants_csv() -> bool:

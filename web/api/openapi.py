@@ -106,9 +106,17 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _json(_ref("Screening"), "The screening"), **ERRORS},
     }},
     "/batches/{batch_id}": {"get": {
-        "summary": "Status, progress counters, errors and model version of a batch",
+        "summary": "Status, progress counters, errors, model version and result deliveries of a batch",
         "parameters": [BATCH_ID],
         "responses": {"200": _json(_ref("Batch"), "The batch"), **ERRORS},
+    }},
+    "/batches/{batch_id}/deliveries/{delivery_id}/resend": {"post": {
+        "summary": "Send the batch's DICOM results (SR, overlay capture, PDF) to one destination again",
+        "description": "Starts the delivery again from its first try (staff of the hospital and admins). The "
+                       "objects keep their UIDs, so a PACS that already holds some keeps one copy of each.",
+        "parameters": [BATCH_ID, {"name": "delivery_id", "in": "path", "required": True,
+                                  "schema": {"type": "integer"}}],
+        "responses": {"202": _json(_ref("Delivery"), "Queued again"), "403": PROBLEM, "503": PROBLEM, **ERRORS},
     }},
     "/batches/{batch_id}/results": {"get": {
         "summary": "Per-image results: quality, eligibility, class, probabilities, referral, patient, "
@@ -182,6 +190,8 @@ SCHEMAS: dict[str, Any] = {
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         "errors": {"type": "array", "items": {"type": "string"}},
         "model_version": {"type": "object", "nullable": True},
+        "deliveries": {"type": "array", "items": _ref("Delivery"),
+                       "description": "results back to the hospital's DICOM destinations (single batch only)"},
         "links": {"type": "object", "additionalProperties": {"type": "string"}}, **_COMMON}},
     "Screening": {"type": "object", "properties": {
         "id": {"type": "string"}, "status": {"type": "string", "enum": [s.value for s in BatchStatus]},
@@ -190,6 +200,12 @@ SCHEMAS: dict[str, Any] = {
                    "description": "the image's quality, eligibility, class, probabilities, referral, model "
                                   "version and links (overlays, report PDF/HTML, patient)"},
         "results": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
+    "Delivery": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "destination": {"type": "object"},
+        "state": {"type": "string", "enum": ["pending", "sending", "sent", "failed"]},
+        "attempts": {"type": "integer"}, "objects": {"type": "integer"},
+        "reason": {"type": "string", "nullable": True}, "next_attempt_at": {"type": "string", "nullable": True},
+        "sent_at": {"type": "string", "nullable": True}, "links": {"type": "object"}, **_COMMON}},
     "Page": {"type": "object", "properties": {
         "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
         "limit": {"type": "integer"}, "offset": {"type": "integer"},

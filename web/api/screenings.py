@@ -26,7 +26,7 @@ from web.api.params import int_param, respond
 from web.auth import api_login_required
 from web.authz import upload_hospital, visible_batch
 from web.errors import Problem, bad_request
-from web.presenters import batch_json, result_json
+from web.presenters import batch_json, delivery_json, result_json
 from web.state import db
 from web.uploads import accept, idempotency_key
 
@@ -108,6 +108,7 @@ def _screening_response(batch: Batch, status: int = 200) -> Response:
         reports = queries.batch_reports(db(), batch.id)
         results = [result_json(row, reports) for row in rows]
     body["results"] = results
+    body["deliveries"] = [delivery_json(d) for d in queries.batch_deliveries(db(), batch.id)]
     # The one image of a one-study call (None until the batch has finished).
     body["result"] = results[0] if len(results) == 1 else None
     response = respond(body, [batch.model_version_id], status=status)

@@ -1,4 +1,4 @@
-"""Admin pages: hospitals, users, API tokens, model versions (with cards) and the active one.
+"""Admin pages: hospitals, users, API tokens, model versions (with cards) and the active one, DICOM nodes.
 
 Every change is audited in the same transaction as the change itself.
 """
@@ -9,8 +9,18 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
-from screening.accounts import AccountError, add_hospital, add_user, audit, create_token, get_user, revoke_token
-from screening.db.models import ApiToken, Hospital, ModelVersion, Role, User
+from screening.accounts import (
+    AccountError,
+    add_hospital,
+    add_user,
+    audit,
+    create_token,
+    get_hospital,
+    get_user,
+    revoke_token,
+)
+from screening.db.models import ApiToken, DicomAeTitle, DicomDestination, Hospital, ModelVersion, Role, User
+from screening.interop import nodes
 from web.auth import admin_required
 from web.dashboard import dashboard
 from web.errors import not_found
@@ -32,6 +42,9 @@ def admin() -> str:
         users=session.scalars(select(User).order_by(User.email)).all(),
         tokens=session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all(),
         models=session.scalars(select(ModelVersion).order_by(ModelVersion.created_at.desc())).all(),
+        ae_titles=session.scalars(select(DicomAeTitle).order_by(DicomAeTitle.ae_title)).all(),
+        destinations=session.scalars(select(DicomDestination).order_by(DicomDestination.hospital_id,
+                                                                         DicomDestination.name)).all(),
         roles=[r.value for r in Role], new_secret=None)
 
 
@@ -101,6 +114,67 @@ def admin_revoke_token() -> Response:
         _audit("admin.token.revoke", "token", token.prefix)
         db().commit()
         flash(f"Token {token.prefix}… revoked.", "info")
+    return redirect(url_for("dashboard.admin"))
+
+
+@dashboard.post("/admin/dicom/ae-titles")
+@admin_required
+def admin_add_ae_title() -> Response:
+    try:
+        row = nodes.add_ae_title(db(), get_hospital(db(), _form("hospital") or ""), _form("ae_title") or "")
+    except AccountError as exc:
+        db().rollback()
+        flash(str(exc), "error")
+    else:
+        _audit("admin.dicom.ae.add", "ae_title", row.ae_title, hospital=row.hospital.code)
+        db().commit()
+        flash(f"Studies sent from AE title {row.ae_title} now belong to {row.hospital.code}.", "info")
+    return redirect(url_for("dashboard.admin"))
+
+
+@dashboard.post("/admin/dicom/ae-titles/remove")
+@admin_required
+def admin_remove_ae_title() -> Response:
+    try:
+        nodes.remove_ae_title(db(), _form("ae_title") or "")
+    except AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        _audit("admin.dicom.ae.remove", "ae_title", _form("ae_title") or "")
+        db().commit()
+        flash("AE title removed: the listener refuses it from now on.", "info")
+    return redirect(url_for("dashboard.admin"))
+
+
+@dashboard.post("/admin/dicom/destinations")
+@admin_required
+def admin_add_destination() -> Response:
+    port = _form("port")
+    try:
+        destination = nodes.add_destination(
+            db(), get_hospital(db(), _form("hospital") or ""), _form("name") or "", host=_form("host"),
+            port=int(port) if port and port.isdigit() else None, ae_title=_form("ae_title"), url=_form("url"))
+    except AccountError as exc:
+        db().rollback()
+        flash(str(exc), "error")
+    else:
+        _audit("admin.dicom.destination.add", "destination", str(destination.id), hospital=destination.hospital.code,
+               kind=destination.kind.value)
+        db().commit()
+        flash(f"Results of {destination.hospital.code} now also go to {destination.name}.", "info")
+    return redirect(url_for("dashboard.admin"))
+
+
+@dashboard.post("/admin/dicom/destinations/active")
+@admin_required
+def admin_destination_active() -> Response:
+    destination = db().get(DicomDestination, int(_form("id") or 0) if (_form("id") or "").isdigit() else 0)
+    if destination is None:
+        raise not_found("no such destination")
+    destination.active = request.form.get("active") == "1"
+    _audit("admin.dicom.destination.active", "destination", str(destination.id), active=destination.active)
+    db().commit()
+    flash(f"Destination {destination.name} {'enabled' if destination.active else 'disabled'}.", "info")
     return redirect(url_for("dashboard.admin"))
 
 

@@ -11,6 +11,7 @@ from web.api.params import int_param
 from web.auth import login_required
 from web.authz import visible_batch, visible_hospital_ids
 from web.dashboard import dashboard
+from web.deliveries import resend_visible_delivery
 from web.errors import Problem
 from web.state import db
 from web.uploads import accept, archive_filename
@@ -65,4 +66,19 @@ def batch_page(batch_id: str) -> str:
     version = queries.model_versions_by_id(db(), [batch.model_version_id]).get(batch.model_version_id or "")
     return render_template("batch.html", batch=batch, rows=rows, total=total, referred=referred,
                            rejected=rejected, reports=reports, model_version=version,
-                           shown=min(total, RESULTS_PAGE))
+                           shown=min(total, RESULTS_PAGE), deliveries=queries.batch_deliveries(db(), batch.id),
+                           can_resend=g.user.role in (Role.STAFF, Role.ADMIN))
+
+
+@dashboard.post("/batches/<batch_id>/deliveries/<id:delivery_id>/resend")
+@login_required
+def resend_delivery(batch_id: str, delivery_id: int) -> Response:
+    try:
+        delivery = resend_visible_delivery(batch_id, delivery_id)
+    except Problem as problem:
+        if problem.code in (403, 404):
+            raise
+        flash(problem.detail, "error")
+    else:
+        flash(f"Results are being sent to {delivery.destination.name} again.", "info")
+    return redirect(url_for("dashboard.batch_page", batch_id=batch_id))
