@@ -144,6 +144,21 @@ PATHS: dict[str, Any] = {
         "parameters": [{"name": "pseudonym", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json(_ref("Patient"), "The patient"), **ERRORS},
     }},
+    "/patients/{pseudonym}/fhir": {"get": {
+        "summary": "A patient's screenings as a FHIR R4 Bundle (DiagnosticReport with the PDF, Observations)",
+        "description": "One DiagnosticReport per batch (conclusion, coded class, the PDF report as presentedForm) "
+                       "and Observations for the class, the three probabilities and the DXA referral; "
+                       "validated with fhir.resources (R4B models). Audited like a report download.",
+        "parameters": [{"name": "pseudonym", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "FHIR Bundle",
+                              "content": {"application/fhir+json": {"schema": {"type": "object"}}}}, **ERRORS},
+    }},
+    "/batches/{batch_id}/fhir": {"get": {
+        "summary": "A batch's screenings as a FHIR R4 Bundle (one DiagnosticReport per patient)",
+        "parameters": [BATCH_ID],
+        "responses": {"200": {"description": "FHIR Bundle",
+                              "content": {"application/fhir+json": {"schema": {"type": "object"}}}}, **ERRORS},
+    }},
     "/reports/{report_id}.{fmt}": {"get": {
         "summary": "Download a patient report (audited)",
         "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}},
