@@ -79,3 +79,29 @@ def dicom_list() -> None:
                 click.echo(f"{hospital.code}: AE titles {', '.join(titles) or '-'}")
                 for d in destinations:
                     click.echo(f"  -> {d.name}: {d.kind.value} {d.address}{'' if d.active else ' (disabled)'}")
+
+
+@dicom.command("listen")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, help="DICOM port (default: OSTEO_DICOM_PORT).")
+def listen(host: str, port: int | None) -> None:
+    """Run the DICOM listener (C-STORE SCP) until stopped; studies go to the pipeline when stable."""
+    import signal
+    import threading
+
+    from screening.config import load_settings
+    from screening.interop.listener import Listener
+    from screening.storage import open_store
+    from worker.app import create_app
+    from worker.routing import publisher
+
+    settings = load_settings()
+    listener = Listener(settings, open_store(settings), publisher(create_app(settings)))
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    listener.start(host, port)
+    click.echo(f"DICOM listener {settings.dicom_ae_title} on {host}:{port or settings.dicom_port} "
+               f"(studies are screened {settings.dicom_stable_seconds} s after their last instance)")
+    done.wait()
+    listener.stop()

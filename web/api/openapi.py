@@ -99,6 +99,21 @@ PATHS: dict[str, Any] = {
                       "403": PROBLEM, "409": PROBLEM, "413": PROBLEM, "415": PROBLEM, "422": PROBLEM,
                       "429": PROBLEM, "503": PROBLEM, **ERRORS},
     }},
+    "/dicomweb/studies": {"post": {
+        "summary": "STOW-RS: store DICOM instances; each study becomes one express batch, results go back",
+        "description": "multipart/related; type=\"application/dicom\" (PS3.18 10.5), with an API token. "
+                       "Answers the DICOM JSON store response: 200 all taken, 202 some not, 409 none; "
+                       "Location and X-Osteo-Batches name the batches (GET /screenings/{id} follows them).",
+        "parameters": [{"name": "hospital", "in": "query", "schema": {"type": "string"},
+                        "description": "hospital code (admins)"}],
+        "requestBody": {"required": True, "content": {
+            "multipart/related": {"schema": {"type": "string", "format": "binary"}}}},
+        "responses": {"200": {"description": "Every instance taken",
+                              "content": {"application/dicom+json": {"schema": {"type": "object"}}}},
+                      "202": {"description": "Some instances not taken (FailedSOPSequence)"},
+                      "409": {"description": "No instance taken"}, "403": PROBLEM, "415": PROBLEM,
+                      "429": PROBLEM, **ERRORS},
+    }},
     "/screenings/{batch_id}": {"get": {
         "summary": "A screening's status and, once finished, its result (class, probabilities, referral, links)",
         "parameters": [BATCH_ID, {"name": "wait", "in": "query",
