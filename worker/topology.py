@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 WEB_PORT = 8000
-DICOM_PORT = 11112
 
 
 # Every queue, for a single worker that does everything (the demo): see worker/routing.py.
@@ -38,7 +37,7 @@ SERVICES: dict[str, list[str]] = {
     # The express lane's CPU steps (one-study calls, PACS studies): never behind a long archive ingest.
     "worker-express": celery_worker("express", "express"),
     # The DICOM listener (C-STORE SCP): PACS and modalities send studies here (OSTEO_DICOM_PORT).
-    "dicom-listener": ["osteo", "dicom", "listen", "--port", str(DICOM_PORT)],
+    "dicom-listener": ["osteo", "dicom", "listen"],
     "inference-gpu": celery_worker("inference-express,inference", "gpu"),
     "inference-cpu": celery_worker("inference-express,inference", "cpuinfer"),
 }
