@@ -37,6 +37,7 @@ def listener(embedded, tmp_path):
 
 def _send(port: int, calling: str, files: list[bytes]) -> list[int]:
     ae = AE(ae_title=calling)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 120  # a loaded test machine must not fail the test
     datasets = [pydicom.dcmread(io.BytesIO(data)) for data in files]
     for sop_class in {ds.SOPClassUID for ds in datasets}:
         ae.add_requested_context(sop_class, ExplicitVRLittleEndian)
