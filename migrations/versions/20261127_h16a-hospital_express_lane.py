@@ -4,7 +4,7 @@ A batch submitted by the one-study API (and later by the DICOM listener) runs it
 steps on the express queues, so it never waits behind a bulk upload.
 
 Revision ID: 20261127_h16a
-Revises: 20261127_h6
+Revises: 20261127_mw
 Create Date: 2026-11-27 11:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261127_h16a'
-down_revision = '20261127_h6'
+down_revision = '20261127_mw'
 branch_labels = None
 depends_on = None
 
