@@ -10,8 +10,10 @@ OSTEO_DICOM_STABLE_SECONDS=2 (production default 10: add the difference). Result
 back to Orthanc by C-STORE and by STOW-RS (two destinations). A first 1-image study
 warms the workers (models load on first use) and is reported apart; then a warm
 1-image study and an N-image study are timed from Orthanc's forward
-(``/modalities/osteo/store``) to the moment Orthanc holds every SR, Secondary Capture
-and the Encapsulated PDF. The last line of output is one JSON object.
+(``/modalities/osteo/store``) to the moment both destinations report every SR,
+Secondary Capture (Grad-CAM, and the measurement where the hand was measured) and the
+Encapsulated PDF stored; Orthanc's count of the study's instances is checked after.
+The last line of output is one JSON object.
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ def timed_study(systems: Systems, folder: Path, images: int, seed: int) -> float
     systems.orthanc.storescu(*files)
     study = systems.orthanc.study_id(study_uid)
     assert study is not None
+    before = systems.batch_ids()
     started = time.monotonic()
     systems.orthanc.post("/modalities/osteo/store", study.encode())
-    systems.results_in(study_uid, images + 2 * images + 1, timeout=1800)  # sources + SR and SC each + one PDF
-    return time.monotonic() - started
+    batch = systems.delivered(before, timeout=1800)  # both destinations report every object stored
+    elapsed = time.monotonic() - started
+    assert len(systems.orthanc.instances(study_uid)) == images + systems.expected_results(batch)
+    return elapsed
 
 
 def main() -> None:

@@ -68,14 +68,29 @@ class Systems:
     env: dict[str, str]
     services: list[Service]
 
-    def results_in(self, study_uid: str, expected: int, timeout: float) -> list[dict[str, Any]]:
-        """The study's instances in Orthanc once there are ``expected`` of them."""
+    def batch_ids(self) -> set[str]:
+        return {b["id"] for b in self.api.json("/api/v1/batches?limit=500")["items"]}
+
+    def delivered(self, before: set[str], timeout: float) -> dict[str, Any]:
+        """The new batch (not in ``before``) once every destination has its results; with ``deliveries``."""
         deadline = time.monotonic() + timeout
-        while len(found := self.orthanc.instances(study_uid)) < expected:
-            assert time.monotonic() < deadline, ("results did not arrive", len(found),
-                                                 [s.tail(30) for s in self.services])
+        while True:
+            for batch_id in self.batch_ids() - before:
+                batch = self.api.json(f"/api/v1/batches/{batch_id}")
+                states = {d["state"] for d in batch["deliveries"]}
+                if batch["finished"] and len(batch["deliveries"]) == 2 and states == {"sent"}:
+                    return batch
+                assert "failed" not in states, batch["deliveries"]
+            assert time.monotonic() < deadline, ("results were not delivered", [s.tail(30) for s in self.services])
             time.sleep(0.5)
-        return found
+
+    def expected_results(self, batch: dict[str, Any]) -> int:
+        """Objects the batch sends back: an SR and a Grad-CAM capture per screened image, a capture of the
+        measurement per measured hand, one PDF per patient."""
+        items = self.api.json(batch["links"]["results"] + "?limit=500")["items"]
+        screened = [item for item in items if item["class"]]
+        return 2 * len(screened) + sum(1 for item in screened if item["measured"]) + len(
+            {item["patient"] for item in screened})
 
 
 @contextmanager

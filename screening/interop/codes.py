@@ -31,6 +31,10 @@ PROBABILITY = {
     RiskClass.OSTEOPENIA: Code("OSTEO-P-OSTEOPENIA", SCHEME, "Probability of low bone mass (osteopenia)"),
     RiskClass.OSTEOPOROSIS: Code("OSTEO-P-OSTEOPOROSIS", SCHEME, "Probability of osteoporosis"),
 }
+MILLIMETRE = Code("mm", "UCUM", "millimeter")
+CORTICAL_INDEX = Code("OSTEO-CI", SCHEME, "Metacarpal cortical index (MC2-MC4, combined)")
+CORTICAL_THICKNESS = Code("OSTEO-CT", SCHEME, "Metacarpal cortical thickness (MC2-MC4, mean)")
+RADIOGRAMMETRY = "OSTEO AI metacarpal radiogrammetry"
 CLASS_FINDING = {
     RiskClass.NORMAL: Code("17621005", "SCT", "Normal"),
     RiskClass.OSTEOPENIA: Code("312894000", "SCT", "Osteopenia"),

@@ -3,7 +3,9 @@
 One DiagnosticReport per patient and batch (its conclusion in words and coded, the
 PDF report as ``presentedForm``) with its Observations: the screening class
 (SNOMED CT), the three class probabilities and the DXA referral flag, each naming
-the model and version in ``device`` and carrying the screening-aid statement. The
+the model and version in ``device`` and carrying the screening-aid statement, and,
+when the hand was measured, the metacarpal cortical index and thickness (naming the
+radiogrammetry method's version). The
 patient is the pseudonym only, as everywhere outside the hospital's own systems.
 
 Validated against ``fhir.resources``' R4B models (FHIR 4.3, the R4 family; the
@@ -126,6 +128,22 @@ def _observations(item: Screened, subject: str) -> list[tuple[str, dict[str, Any
     for cls, value in values.items():
         found.append((f"p-{cls.value}", {**common, "code": _local(codes.PROBABILITY[cls]), "valueQuantity": {
             "value": round(float(value), 6), "unit": "probability", "system": UCUM, "code": "1"}}))
+    return found + _radiogrammetry(item, common)
+
+
+def _radiogrammetry(item: Screened, common: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The metacarpal measurement (screening.measurement) when the hand was measured; its own method version."""
+    image = item.image
+    if not image.measured or image.cortical_index is None:
+        return []
+    method = {**common, "device": {"display": f"OSTEO AI {codes.RADIOGRAMMETRY} ({image.radiogrammetry_version})"},
+              "note": [{"text": f"{REPORT_DISCLAIMER} Measured by {codes.RADIOGRAMMETRY}, "
+                                f"{image.radiogrammetry_version}."}]}
+    found = [("cortical-index", {**method, "code": _local(codes.CORTICAL_INDEX), "valueQuantity": {
+        "value": round(float(image.cortical_index), 4), "unit": "ratio", "system": UCUM, "code": "1"}})]
+    if image.cortical_thickness_mm is not None:
+        found.append(("cortical-thickness", {**method, "code": _local(codes.CORTICAL_THICKNESS), "valueQuantity": {
+            "value": round(float(image.cortical_thickness_mm), 3), "unit": "mm", "system": UCUM, "code": "mm"}}))
     return found
 
 

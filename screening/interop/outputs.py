@@ -1,7 +1,9 @@
 """The DICOM objects one batch sends back: read the rows and stored files, call the builders.
 
 For every screened image that came in over DICOM (it has a ``dicom_sources`` row):
-an SR and a Grad-CAM Secondary Capture; for every patient with a rendered report:
+an SR (with the metacarpal measurement when the hand was measured), a Grad-CAM
+Secondary Capture and, when measured, a capture of the measurement overlay; for every
+patient with a rendered report:
 one Encapsulated PDF in the study of that patient's first such image. Objects of one
 kind share a new series per source study. Images without a prediction (rejected,
 duplicate, not eligible, failed) send nothing: there is no result to put back.
@@ -22,7 +24,9 @@ from sqlalchemy.orm import Session
 from screening.db.models import Batch, DicomSource, Image, ModelVersion, Prediction, Report, RiskClass
 from screening.interop import uids
 from screening.interop.results import (
+    MEASUREMENT,
     NewInstance,
+    Radiogrammetry,
     ScreeningFinding,
     encapsulated_report,
     measurement_report,
@@ -60,8 +64,12 @@ def batch_outputs(session: Session, store: ObjectStore, sealer: Sealer, batch_id
     for item in screened:
         finding = _finding(item, name, version)
         reports.append(measurement_report(item.source, finding, _where(batch_id, item, "sr", version, numbers)))
-        rgb = _overlay(store, item.prediction)
-        captures.append(overlay_capture(item.source, rgb, finding, _where(batch_id, item, "sc", version, numbers)))
+        gradcam = _picture(store, (item.prediction.overlay_keys or {}).get(DEFAULT_OVERLAY_COLORMAP))
+        captures.append(overlay_capture(item.source, gradcam, finding, _where(batch_id, item, "sc", version, numbers)))
+        if item.image.measurement_overlay_key:
+            where = _where(batch_id, item, "sc", version, numbers, subject=f"image-{item.image.id}-measurement")
+            captures.append(overlay_capture(item.source, _picture(store, item.image.measurement_overlay_key),
+                                            finding, where, MEASUREMENT))
     for patient_id, first in _first_per_patient(screened).items():
         report = session.scalar(select(Report).where(Report.batch_id == batch_id, Report.patient_id == patient_id))
         if report is None or not report.pdf_key:
@@ -80,7 +88,17 @@ def _finding(item: _Screened, model_name: str, version: str) -> ScreeningFinding
         probabilities={RiskClass.NORMAL: p.p_normal, RiskClass.OSTEOPENIA: p.p_osteopenia,
                        RiskClass.OSTEOPOROSIS: p.p_osteoporosis},
         referred=bool(p.referred), model_name=model_name, model_version=version,
-        device_uid=uids.derived_uid("device", version), tracking_uid=uids.derived_uid("tracking", p.image_id, version))
+        device_uid=uids.derived_uid("device", version), tracking_uid=uids.derived_uid("tracking", p.image_id, version),
+        radiogrammetry=_radiogrammetry(item.image))
+
+
+def _radiogrammetry(image: Image) -> Radiogrammetry | None:
+    """The image's metacarpal measurement, when the hand was measured (screening.measurement)."""
+    if not image.measured or image.cortical_index is None:
+        return None
+    return Radiogrammetry(cortical_index=image.cortical_index, cortical_thickness_mm=image.cortical_thickness_mm,
+                          version=image.radiogrammetry_version or "unknown",
+                          tracking_uid=uids.derived_uid("radiogrammetry", image.id, image.radiogrammetry_version))
 
 
 def _where(batch_id: str, item: _Screened, kind: str, version: str, numbers: dict[tuple[str, str], int],
@@ -92,8 +110,7 @@ def _where(batch_id: str, item: _Screened, kind: str, version: str, numbers: dic
                        series_number=uids.SERIES_NUMBERS[kind], instance_number=numbers[(study, kind)])
 
 
-def _overlay(store: ObjectStore, prediction: Prediction) -> np.ndarray:
-    key = (prediction.overlay_keys or {}).get(DEFAULT_OVERLAY_COLORMAP)
+def _picture(store: ObjectStore, key: str | None) -> np.ndarray:
     if not key:
         raise ValueError("the image has no Grad-CAM overlay stored")
     with PILImage.open(io.BytesIO(store.get_bytes(key))) as picture:

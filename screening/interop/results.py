@@ -57,6 +57,16 @@ class NewInstance:
 
 
 @dataclass(frozen=True)
+class Radiogrammetry:
+    """The metacarpal measurement of the image (screening.measurement), when the hand was measured."""
+
+    cortical_index: float
+    cortical_thickness_mm: float | None  # only with a known pixel spacing
+    version: str
+    tracking_uid: str
+
+
+@dataclass(frozen=True)
 class ScreeningFinding:
     """One screened image's result and the model that produced it."""
 
@@ -68,6 +78,7 @@ class ScreeningFinding:
     # Deterministic ids of the observer device and of the measurement group (uids.py).
     device_uid: str
     tracking_uid: str
+    radiogrammetry: Radiogrammetry | None = None
 
     @property
     def statement(self) -> str:
@@ -95,9 +106,10 @@ def measurement_report(source: Dataset, finding: ScreeningFinding, where: NewIns
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
             uid=finding.device_uid, name=PRODUCT, manufacturer_name=MANUFACTURER, model_name=finding.model_name))
+    groups = [group, *_radiogrammetry_group(source, finding)]
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),
-        procedure_reported=osteo.PROCEDURE, imaging_measurements=[group], referenced_images=_image_library(source))
+        procedure_reported=osteo.PROCEDURE, imaging_measurements=groups, referenced_images=_image_library(source))
     root = report[0]
     root.ContentSequence.append(_statement(finding))
     sr = hd.sr.ComprehensiveSR(
@@ -109,6 +121,25 @@ def measurement_report(source: Dataset, finding: ScreeningFinding, where: NewIns
         coding_schemes=[hd.coding_schemes.CodingSchemeIdentificationItem(designator=osteo.SCHEME,
                                                                           name=osteo.SCHEME_NAME)])
     return sr
+
+
+def _radiogrammetry_group(source: Dataset,
+                          finding: ScreeningFinding) -> list[hd.sr.MeasurementsAndQualitativeEvaluations]:
+    """A second TID 1501 group with the metacarpal cortex values and the measurement's method version."""
+    measured = finding.radiogrammetry
+    if measured is None:
+        return []
+    values = [hd.sr.Measurement(name=osteo.CORTICAL_INDEX, value=round(measured.cortical_index, 4),
+                                unit=osteo.NO_UNITS)]
+    if measured.cortical_thickness_mm is not None:
+        values.append(hd.sr.Measurement(name=osteo.CORTICAL_THICKNESS, value=round(measured.cortical_thickness_mm, 3),
+                                        unit=osteo.MILLIMETRE))
+    return [hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=measured.tracking_uid,
+                                                     identifier="OSTEO AI metacarpal radiogrammetry"),
+        algorithm_id=hd.sr.AlgorithmIdentification(name=osteo.RADIOGRAMMETRY, version=measured.version),
+        finding_sites=[hd.sr.FindingSite(anatomic_location=osteo.HAND)],
+        source_images=[hd.sr.SourceImageForMeasurementGroup.from_source_image(source)], measurements=values)]
 
 
 def _image_library(source: Dataset) -> list[Dataset] | None:
@@ -132,9 +163,18 @@ def _statement(finding: ScreeningFinding) -> hd.sr.ContainerContentItem:
     return container
 
 
-def overlay_capture(source: Dataset, rgb: np.ndarray, finding: ScreeningFinding,
-                    where: NewInstance) -> hd.sc.SCImage:
-    """The Grad-CAM overlay (uint8 RGB, (rows, columns, 3)) as a Secondary Capture in ``source``'s study."""
+GRADCAM = ("Grad-CAM: where the model looked, on the hand region of the source image.",
+           "Grad-CAM heatmap blended over the CLAHE-enhanced hand region")
+MEASUREMENT = ("Metacarpal radiogrammetry: the measured cortex of MC2-MC4 drawn on the hand region of the source "
+               "image.", "Measured outer and medullary widths drawn over the hand region")
+
+
+def overlay_capture(source: Dataset, rgb: np.ndarray, finding: ScreeningFinding, where: NewInstance,
+                    what: tuple[str, str] = GRADCAM) -> hd.sc.SCImage:
+    """An overlay (uint8 RGB, (rows, columns, 3)) as a Secondary Capture in ``source``'s study.
+
+    ``what``: (comment, derivation) of the picture: :data:`GRADCAM` or :data:`MEASUREMENT`.
+    """
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"the overlay must be uint8 RGB (rows, columns, 3), got {rgb.dtype} {rgb.shape}")
     orientation = _orientation(source)
@@ -142,14 +182,13 @@ def overlay_capture(source: Dataset, rgb: np.ndarray, finding: ScreeningFinding,
         source, rgb, hd.PhotometricInterpretationValues.RGB, 8, hd.CoordinateSystemNames.PATIENT,
         where.series_uid, where.series_number, where.sop_uid, where.instance_number, MANUFACTURER,
         patient_orientation=orientation or ("L", "F"), transfer_syntax_uid=ExplicitVRLittleEndian,
-        series_description="OSTEO AI Grad-CAM overlay (screening aid)",
+        series_description="OSTEO AI overlays (screening aid)",
         manufacturer_model_name=finding.model_name, software_versions=finding.model_version)
     if orientation is None:
         capture.PatientOrientation = []  # unknown in the source: Type 2C allows it empty, and nothing is guessed
     capture.BurnedInAnnotation = "NO"
-    capture.ImageComments = (f"Grad-CAM: where the model looked, on the hand region of the source image. "
-                             f"{finding.statement}")[:10240]
-    capture.DerivationDescription = "Grad-CAM heatmap blended over the CLAHE-enhanced hand region"
+    capture.ImageComments = f"{what[0]} {finding.statement}"[:10240]
+    capture.DerivationDescription = what[1]
     capture.SourceImageSequence = [_reference(source, with_purpose=True)]
     return capture
 

@@ -42,28 +42,30 @@ def _deliveries(api: Api, batch_id: str) -> dict[str, dict[str, Any]]:
     return {d["destination"]["name"]: d for d in api.json(f"/api/v1/batches/{batch_id}")["deliveries"]}
 
 
-def _batch_of(api: Api, label_start: str) -> dict[str, Any]:
-    items = api.json("/api/v1/batches?limit=50")["items"]
-    return next(b for b in items if b["filename"].startswith(label_start))
-
-
 def test_a_study_forwarded_by_the_pacs_comes_back_with_sr_pdf_and_capture_in_the_same_study(systems, tmp_path):
     orthanc, api, services = systems.orthanc, systems.api, systems.services
     study_uid, files = hand_study(tmp_path, 1, seed=1, patient_id="MRN-PACS-1")
     orthanc.storescu(*files)  # the modality sends the study to the PACS
     study = orthanc.study_id(study_uid)
+    before = systems.batch_ids()
     started = time.monotonic()
     orthanc.post("/modalities/osteo/store", study.encode())  # the PACS forwards it to OSTEO AI's listener
-    found = systems.results_in(study_uid, 4, 300)
+    batch = systems.delivered(before, 300)
     elapsed = time.monotonic() - started
     print(f"\nC-STORE to results back in Orthanc, 1-image study: {elapsed:.1f} s")
+    results = api.json(batch["links"]["results"])["items"]
+    assert batch["status"] == "complete" and batch["filename"] == "PACS study from ORTHANC (1 image)"
+    assert len(results) == 1 and results[0]["class"]
+    measured = 1 if results[0]["measured"] else 0  # the measurement overlay is a second capture
 
+    found = orthanc.instances(study_uid)
     by_class = {item["MainDicomTags"]["SOPInstanceUID"]: item for item in found}
     tags = {uid: orthanc.tags(item["ID"]) for uid, item in by_class.items()}
-    assert sorted(t["SOPClassUID"] for t in tags.values()) == sorted([_sop_class(files[0]), SR, SC, PDF])
+    assert sorted(t["SOPClassUID"] for t in tags.values()) == sorted([_sop_class(files[0]), SR, SC, PDF]
+                                                                     + [SC] * measured)
     assert {t["StudyInstanceUID"] for t in tags.values()} == {study_uid}
     assert {t["PatientID"] for t in tags.values()} == {"MRN-PACS-1"}
-    assert len({t["SeriesInstanceUID"] for t in tags.values()}) == 4  # each result in a new series
+    assert len({t["SeriesInstanceUID"] for t in tags.values()}) == 4  # SR, captures, PDF: each a new series
     series = json.loads(orthanc.request("GET", f"/dicom-web/studies/{study_uid}/series"))
     assert len(series) == 4 and {s["00080060"]["Value"][0] for s in series} == {"CR", "SR", "OT", "DOC"}
 
@@ -71,9 +73,6 @@ def test_a_study_forwarded_by_the_pacs_comes_back_with_sr_pdf_and_capture_in_the
     (tmp_path / "sr.dcm").write_bytes(orthanc.file(sr_id))
     dump = subprocess.run(["dsrdump", "+Pl", str(tmp_path / "sr.dcm")], capture_output=True, text=True, timeout=30)
     assert dump.returncode == 0, dump.stderr
-    batch = _batch_of(api, "PACS study from ORTHANC")
-    results = api.json(batch["links"]["results"])["items"]
-    assert batch["status"] == "complete" and len(results) == 1 and results[0]["class"]
     version = batch["model_version"]["id"]
     assert f'"Algorithm Version")="{version}"' in dump.stdout and "Bone density screening class" in dump.stdout
     assert "screening aid, not a diagnosis" in dump.stdout
@@ -84,9 +83,10 @@ def test_a_study_forwarded_by_the_pacs_comes_back_with_sr_pdf_and_capture_in_the
     assert status == 200 and document.EncapsulatedDocument[:document.EncapsulatedDocumentLength] == report
 
     deliveries = _deliveries(api, batch["id"])
+    objects = 3 + measured
     assert {name: (d["state"], d["objects"]) for name, d in deliveries.items()} == {
-        "orthanc-dimse": ("sent", 3), "orthanc-web": ("sent", 3)}  # C-STORE and STOW-RS, one copy kept
-    assert len(orthanc.instances(study_uid)) == 4
+        "orthanc-dimse": ("sent", objects), "orthanc-web": ("sent", objects)}  # C-STORE and STOW-RS: one copy kept
+    assert len(orthanc.instances(study_uid)) == 1 + objects == systems.expected_results(batch) + 1
     logs = "".join(service.log.read_text(errors="replace") for service in services)
     assert "MRN-PACS-1" not in logs and "Doe^Jane" not in logs and study_uid not in logs
 
@@ -126,11 +126,13 @@ def test_stow_rs_in_a_pacs_that_is_down_is_retried_then_failed_and_a_resend_stor
         status, _, _ = api.call("POST", delivery["links"]["resend"])
         assert status == 202
     wait_for(lambda: {d["state"] for d in _deliveries(api, batch_id).values()} == {"sent"}, 120, "the resends")
+    results = api.json(f"/api/v1/batches/{batch_id}/results")["items"]
+    captures = [SC] * (2 if results[0]["measured"] else 1)
     found = orthanc.instances(study_uid)
-    assert sorted(orthanc.tags(i["ID"])["SOPClassUID"] for i in found) == sorted([SR, SC, PDF])  # once each
+    assert sorted(orthanc.tags(i["ID"])["SOPClassUID"] for i in found) == sorted([SR, PDF, *captures])  # once each
     status, _, _ = api.call("POST", _deliveries(api, batch_id)["orthanc-dimse"]["links"]["resend"])
     wait_for(lambda: _deliveries(api, batch_id)["orthanc-dimse"]["state"] == "sent", 60, "a second resend")
-    assert len(orthanc.instances(study_uid)) == 3  # a resend replaces, it never duplicates
+    assert len(orthanc.instances(study_uid)) == 2 + len(captures)  # a resend replaces, it never duplicates
 
 
 def test_one_image_one_call_with_wait_answers_with_the_result(systems, tmp_path):

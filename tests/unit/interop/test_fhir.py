@@ -33,3 +33,19 @@ def test_two_images_make_one_report_with_the_worst_class_and_ten_observations() 
                                                "refer for DXA: yes.")
     assert reports[0]["effectiveDateTime"] == "2024-02-28" and len(reports[0]["result"]) == 10
     assert len({e["fullUrl"] for e in document["entry"]}) == len(document["entry"]) == 12
+
+
+def test_a_measured_hand_adds_the_cortex_observations_with_the_method_version() -> None:
+    hospital = Hospital(id=1, code="DH1", name="One", district="d", region="r")
+    patient = Patient(id=4, hospital_id=1, pseudonym="PDEF", sex="F", hospital=hospital)
+    item = _item(5, RiskClass.OSTEOPOROSIS, (0.1, 0.2, 0.7), True, patient, Batch(id="b2", hospital_id=1))
+    item.image.measured, item.image.cortical_index, item.image.cortical_thickness_mm = True, 0.41, 1.52
+    item.image.radiogrammetry_version = "radiogrammetry-1.2"
+    document = bundle([item], read_pdf=lambda key: b"", now=AT)
+    Bundle.model_validate(document)
+    by_code = {e["resource"]["code"]["coding"][0]["code"]: e["resource"] for e in document["entry"]
+               if e["resource"]["resourceType"] == "Observation"}
+    assert by_code["OSTEO-CI"]["valueQuantity"]["value"] == 0.41
+    assert by_code["OSTEO-CT"]["valueQuantity"] == {"value": 1.52, "unit": "mm", "system": "http://unitsofmeasure.org",
+                                                    "code": "mm"}
+    assert "radiogrammetry-1.2" in by_code["OSTEO-CI"]["device"]["display"] and len(by_code) == 7

@@ -6,6 +6,7 @@ import base64
 import io
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from screening.db.models import RiskClass
 from screening.interop import uids
 from screening.interop.results import (
     NewInstance,
+    Radiogrammetry,
     ScreeningFinding,
     encapsulated_report,
     measurement_report,
@@ -104,6 +106,17 @@ def test_sr_is_a_tid1500_report_in_the_source_study_that_dsrdump_reads(source, t
     assert "Hand structure" in text and "Image Library" in text
     full = _dcmtk("dsrdump", tmp_path / "sr.dcm", "+Pl")  # long texts in full
     assert "screening aid, not a diagnosis" in full and "DXA" in full
+
+
+def test_a_measured_hand_adds_a_radiogrammetry_group_with_its_method_version(source, tmp_path) -> None:
+    measured = replace(FINDING, radiogrammetry=Radiogrammetry(0.4821, 1.734, "radiogrammetry-1.2", "2.25.77"))
+    where = NewInstance("2.25.300", "2.25.301", uids.SERIES_NUMBERS["sr"])
+    measured_sr = measurement_report(source, measured, where)
+    measured_sr.save_as(tmp_path / "measured.dcm", enforce_file_format=True)
+    text = _dcmtk("dsrdump", tmp_path / "measured.dcm")
+    assert '"Metacarpal cortical index (MC2-MC4, combined)")="0.4821" (1,UCUM,"no units")' in text
+    assert '"Metacarpal cortical thickness (MC2-MC4, mean)")="1.734" (mm,UCUM,"millimeter")' in text
+    assert '"Algorithm Version")="radiogrammetry-1.2"' in text and text.count('"Measurement Group"') == 2
 
 
 def test_overlay_is_a_secondary_capture_that_refers_to_its_source(source, tmp_path) -> None:

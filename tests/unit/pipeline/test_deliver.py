@@ -17,6 +17,7 @@ from screening.db.models import (
     DicomDelivery,
     DicomDestination,
     DicomSource,
+    Image,
 )
 from screening.interop.intake import Instance, submit_study
 from screening.local_runner import LocalRunner
@@ -42,7 +43,7 @@ def study(tmp_path):
     """Two hand images of one patient in one study, as a PACS would send them."""
     study_uid, series_uid = generate_uid(), generate_uid()
     images = []
-    for number, seed in enumerate((21, 22), start=1):
+    for number, seed in enumerate((21, 32), start=1):  # radiogrammetry measures the second hand, not the first
         png, _ = phantom_png(tmp_path / f"hand{seed}", seed=seed)
         images.append(Instance.read(phantom_dicom(png, patient_id="MRN-5521", age_years=66, sex="F",
                                                   study_uid=study_uid, series_uid=series_uid, instance=number)))
@@ -72,6 +73,12 @@ def _screen_study(settings, images) -> tuple[LocalRunner, str, list[str]]:  # ty
     return runner, batch_id, names
 
 
+def _measured(settings, batch_id: str) -> int:
+    with session_scope(settings.database_url) as session:
+        return len(session.scalars(select(Image.id).where(Image.batch_id == batch_id,
+                                                          Image.measurement_overlay_key.is_not(None))).all())
+
+
 def _delivery(settings, batch_id: str) -> DicomDelivery:
     with session_scope(settings.database_url) as session:
         return session.scalars(select(DicomDelivery).where(DicomDelivery.batch_id == batch_id)).one()
@@ -86,11 +93,14 @@ def test_a_screened_study_goes_back_as_sr_capture_and_pdf_in_the_same_study(embe
     finally:
         scp.stop()
     assert DELIVER in names and all("ingest" not in n or "express" in n for n in names)
+    measured = _measured(embedded, batch_id)  # a measured hand's overlay goes back as a second capture
+    assert measured == 1
     delivery = _delivery(embedded, batch_id)
-    assert (delivery.state, delivery.objects, delivery.attempts, delivery.reason) == (DeliveryState.SENT, 5, 1, None)
+    assert (delivery.state, delivery.objects, delivery.attempts, delivery.reason) == \
+        (DeliveryState.SENT, 5 + measured, 1, None)
     srs, captures = scp.by_class(ComprehensiveSRStorage), scp.by_class(SecondaryCaptureImageStorage)
     documents = scp.by_class(EncapsulatedPDFStorage)
-    assert (len(srs), len(captures), len(documents)) == (2, 2, 1)
+    assert (len(srs), len(captures), len(documents)) == (2, 2 + measured, 1)
     sources = {image.header.SOPInstanceUID for image in images}
     for ds in scp.stored:
         assert ds.StudyInstanceUID == study_uid and ds.PatientID == "MRN-5521" and str(ds.PatientName) == "Doe^Jane"
@@ -98,6 +108,8 @@ def test_a_screened_study_goes_back_as_sr_capture_and_pdf_in_the_same_study(embe
     assert {sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
             .ReferencedSOPInstanceUID for sr in srs} == sources
     assert {sc.SourceImageSequence[0].ReferencedSOPInstanceUID for sc in captures} == sources
+    assert sum("radiogrammetry" in sc.ImageComments for sc in captures) == measured
+    assert sum("OSTEO-CI" in str(sr.ContentSequence) for sr in srs) == 1  # the measured hand's cortical index
     assert len({sr.SeriesInstanceUID for sr in srs}) == 1 and sorted(sr.InstanceNumber for sr in srs) == [1, 2]
     pdf = documents[0].EncapsulatedDocument[:documents[0].EncapsulatedDocumentLength]
     assert pdf.startswith(b"%PDF") and documents[0].MIMETypeOfEncapsulatedDocument == "application/pdf"
@@ -133,8 +145,9 @@ def test_a_destination_that_is_down_is_retried_then_failed_and_a_resend_delivers
     finally:
         scp.stop()
     delivery = _delivery(embedded, batch_id)
-    assert delivery.state is DeliveryState.SENT and delivery.reason is None and delivery.objects == 5
-    assert len(scp.stored) == 5 and set(scp.calls.values()) == {1}
+    objects = 5 + _measured(embedded, batch_id)
+    assert delivery.state is DeliveryState.SENT and delivery.reason is None and delivery.objects == objects
+    assert len(scp.stored) == objects and set(scp.calls.values()) == {1}
 
 
 def test_no_destination_or_no_dicom_source_means_no_delivery(embedded, study, tmp_path):
