@@ -228,7 +228,8 @@ SCHEMAS: dict[str, Any] = {
         "finished": {"type": "boolean"}, "status_url": {"type": "string"}, "batch": _ref("Batch"),
         "result": {"type": "object", "nullable": True,
                    "description": "the image's quality, eligibility, class, probabilities, referral, model "
-                                  "version and links (overlays, report PDF/HTML, patient)"},
+                                  "version, metacarpal measurement (when measured) and links (overlays, "
+                                  "report PDF/HTML, patient)"},
         "results": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
     "Delivery": {"type": "object", "properties": {
         "id": {"type": "integer"}, "destination": {"type": "object"},
