@@ -50,9 +50,10 @@ MAX_AGE = 92.0
 
 #: Metacarpals whose true mid-shaft geometry the manifest records (radiogrammetry ground truth).
 TRUTH_BONES = ("MC2", "MC3", "MC4")
-TRUTH_COLUMNS = tuple(
-    f"{bone.lower()}_{quantity}_px" for bone in TRUTH_BONES for quantity in ("outer", "inner", "length")
-)
+#: Per bone: mid-shaft outer and medullary width, axis length, and the axis's end points (base:
+#: proximal, head: distal) in image pixel coordinates, so a measurement's position can be checked.
+TRUTH_QUANTITIES = ("outer", "inner", "length", "base_x", "base_y", "head_x", "head_y")
+TRUTH_COLUMNS = tuple(f"{bone.lower()}_{quantity}_px" for bone in TRUTH_BONES for quantity in TRUTH_QUANTITIES)
 MANIFEST_COLUMNS = ("file", "patient_id", "age_years", "sex", "t_score", "label", "cortical_index") + TRUTH_COLUMNS
 
 SYNTHETIC_NOTICE = (
@@ -419,7 +420,7 @@ _METACARPAL_INDEX = {"MC2": 0, "MC3": 4, "MC4": 8, "MC5": 12}
 
 
 def metacarpal_truth(patient: Patient, image_number: int, size: int, rng: np.random.Generator) -> dict[str, float]:
-    """True mid-shaft outer width, medullary width and axis length (pixels) of MC2-MC4.
+    """True mid-shaft outer width, medullary width, axis length and axis end points (pixels) of MC2-MC4.
 
     ``rng`` must be a fresh generator equal to the one :func:`render_phantom` gets for the
     same image: the acquisition is its first draw. At mid-shaft (t = 0.5) the outer radius
@@ -435,6 +436,8 @@ def metacarpal_truth(patient: Patient, image_number: int, size: int, rng: np.ran
         truth[f"{name.lower()}_outer_px"] = 2 * outer
         truth[f"{name.lower()}_inner_px"] = 2 * inner
         truth[f"{name.lower()}_length_px"] = float(math.dist(bone.p0, bone.p1))
+        for end, point in (("base", bone.p0), ("head", bone.p1)):
+            truth[f"{name.lower()}_{end}_x_px"], truth[f"{name.lower()}_{end}_y_px"] = map(float, point)
     return truth
 
 

@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import logging
+import math
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 from screening.anatomy.radiogrammetry import (
+    BoneMeasurement,
     HandMeasurement,
     draw_measurement,
     measure_hand,
@@ -37,7 +39,10 @@ from training.phantoms import (
     TRUTH_BONES,
     image_rng,
     metacarpal_axes,
+    metacarpal_truth,
     plan_dataset,
+    render_phantom,
+    to_png_array,
     write_dataset,
 )
 
@@ -46,14 +51,100 @@ logger = logging.getLogger(__name__)
 PHANTOM_SEED = 2026
 PHANTOM_COUNT = 40
 PHANTOM_SIZE = 512
+#: The larger placement check: (seed, images, size in pixels) per film size.
+PLACEMENT_SETS = ((2101, 50, 512), (2102, 50, 1024), (2103, 50, 1536), (2104, 50, 2048))
+#: A measured length within this share of the true base-to-head axis length is right.
+#: The visible bone runs past both axis ends by its rounded epiphyses, and the joint gaps
+#: are found between them, so the measured length of a correctly placed bone reads a
+#: little long; a phalanx (0.45-0.65 of its metacarpal on these phantoms) or a metacarpal
+#: joined to its phalanx is far outside.
+LENGTH_TOLERANCE = (0.85, 1.35)
 
 
 def _read_gray(path: Path) -> np.ndarray:
     return decode_image(path.read_bytes(), path.name).pixels
 
 
+def placement(bone: BoneMeasurement, truth: dict[str, float]) -> tuple[bool, bool | None]:
+    """(band on the wrong bone, length wrong) of one measured bone against the generator's truth.
+
+    The band is on its bone when its centre lies within the true metacarpal of that label:
+    between the true base and head along the axis, and no further from the axis than the
+    shaft's outer radius. A length is wrong when it is outside ``LENGTH_TOLERANCE`` of the
+    true axis length (None when no length was reported). Coordinates and the length must
+    be in pixels of the image the truth belongs to.
+    """
+    key = bone.bone.lower()
+    base = (truth[f"{key}_base_x_px"], truth[f"{key}_base_y_px"])
+    head = (truth[f"{key}_head_x_px"], truth[f"{key}_head_y_px"])
+    points = bone.band or bone.line
+    if points is None:
+        raise ValueError("a measured bone without a band or line")
+    centre = (float(np.mean([p[0] for p in points])), float(np.mean([p[1] for p in points])))
+    dx, dy = head[0] - base[0], head[1] - base[1]
+    length = math.hypot(dx, dy)
+    along = ((centre[0] - base[0]) * dx + (centre[1] - base[1]) * dy) / length**2
+    across = abs((centre[0] - base[0]) * dy - (centre[1] - base[1]) * dx) / length
+    wrong_bone = not (0.0 <= along <= 1.0 and across <= truth[f"{key}_outer_px"] / 2)
+    wrong_length = None
+    if bone.length is not None:
+        ratio = bone.length / truth[f"{key}_length_px"]
+        wrong_length = not LENGTH_TOLERANCE[0] <= ratio <= LENGTH_TOLERANCE[1]
+    return wrong_bone, wrong_length
+
+
+class PlacementCount:
+    """Tally of measured bones, bands on the wrong bone and wrong lengths, with the cases."""
+
+    def __init__(self) -> None:
+        self.hands = self.hands_measured = self.bones = self.lengths = 0
+        self.wrong_bone: list[str] = []
+        self.wrong_length: list[str] = []
+
+    def add(self, name: str, hand: HandMeasurement, truth: dict[str, float]) -> None:
+        self.hands += 1
+        self.hands_measured += hand.measured
+        for bone in hand.bones:
+            if not bone.measured:
+                continue
+            self.bones += 1
+            wrong_bone, wrong_length = placement(bone, truth)
+            self.lengths += wrong_length is not None
+            if wrong_bone:
+                self.wrong_bone.append(f"{name} {bone.bone}")
+            if wrong_length:
+                self.wrong_length.append(f"{name} {bone.bone}")
+
+    def figures(self) -> dict:
+        return {"hands": self.hands, "hands_measured": self.hands_measured, "bones_measured": self.bones,
+                "lengths_reported": self.lengths, "wrong_bone": len(self.wrong_bone),
+                "wrong_length": len(self.wrong_length), "wrong_bone_cases": self.wrong_bone,
+                "wrong_length_cases": self.wrong_length}
+
+
+def phantom_placement(sets: tuple[tuple[int, int, int], ...] = PLACEMENT_SETS) -> dict:
+    """Wrong-bone bands and wrong lengths end to end on phantoms of several film sizes.
+
+    The images are rendered in memory and quantised to 8 bits as ``write_dataset`` stores
+    them; cases are named ``{size}/{seed}/{index}``.
+    """
+    per_size = {}
+    total = PlacementCount()
+    for seed, count, size in sets:
+        tally = PlacementCount()
+        for spec in plan_dataset(count, seed):
+            pixels = to_png_array(render_phantom(spec.patient, spec.image_number, size, image_rng(seed, spec)), 8)
+            hand = measure_hand(pixels.astype(np.float32) / 255.0)
+            truth = metacarpal_truth(spec.patient, spec.image_number, size, image_rng(seed, spec))
+            name = f"{size}/{seed}/{spec.index}"
+            tally.add(name, hand, truth)
+            total.add(name, hand, truth)
+        per_size[str(size)] = tally.figures()
+    return {"sets": [list(s) for s in sets], "total": total.figures(), "per_size": per_size}
+
+
 def phantom_accuracy(count: int = PHANTOM_COUNT) -> dict:
-    """Relative MAE of D, d and the index vs truth, end to end and with the true axis."""
+    """Relative MAE of D, d and the index vs truth, end to end and with the true axis; placement end to end."""
     with tempfile.TemporaryDirectory() as tmp:
         manifest = write_dataset(Path(tmp), count, seed=PHANTOM_SEED, size=PHANTOM_SIZE, workers=1)
         rows = list(csv.DictReader(manifest.open()))
@@ -62,10 +153,12 @@ def phantom_accuracy(count: int = PHANTOM_COUNT) -> dict:
         given_axis: dict[str, list[float]] = {"D": [], "d": [], "index": []}
         hands_measured = 0
         bones_given = 0
+        placed = PlacementCount()
         for spec, row in zip(specs, rows, strict=True):
             pixels = _read_gray(Path(tmp) / row["file"])
             hand = measure_hand(pixels)
             hands_measured += hand.measured
+            placed.add(row["file"], hand, {k: float(v) for k, v in row.items() if k.endswith("_px")})
             axes = metacarpal_axes(spec.patient, spec.image_number, PHANTOM_SIZE, image_rng(PHANTOM_SEED, spec))
             for bone in TRUTH_BONES:
                 key = bone.lower()
@@ -84,6 +177,7 @@ def phantom_accuracy(count: int = PHANTOM_COUNT) -> dict:
         "hands_measured_end_to_end": hands_measured,
         "end_to_end_bones": len(end_to_end["D"]),
         "end_to_end_mae_rel": {k: _mae(v) for k, v in end_to_end.items()},
+        "end_to_end_placement": placed.figures(),
         "given_axis_bones_measured": bones_given,
         "given_axis_bones_total": 3 * count,
         "given_axis_mae_rel": {k: _mae(v) for k, v in given_axis.items()},
@@ -234,6 +328,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     figures = {"phantoms": phantom_accuracy(args.phantoms)}
     print(json.dumps({"phantoms": figures["phantoms"]}, indent=1), flush=True)
+    figures["phantom_placement"] = phantom_placement()
+    print(json.dumps({"phantom_placement": figures["phantom_placement"]}, indent=1), flush=True)
     if args.shared.is_dir():
         figures["rsna"] = rsna_figures(args.shared, args.out)
         print(json.dumps({"rsna": figures["rsna"]}, indent=1), flush=True)

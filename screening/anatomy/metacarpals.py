@@ -43,6 +43,15 @@ MASK_LADDER_TOP = 0.5
 OUTLINE_MARGIN = 0.05
 #: Turns by the fingers' lean when making the hand upright (each re-reads the lean).
 UPRIGHT_TURNS = 3
+#: Rows of the palm profile that finds the shafts, in finger spans (fingertip to webs) below
+#: the webs. 1.2 used 0.2-0.4: where the webs lie further from the metacarpal heads (on the
+#: phantoms, at mid-phalanx), those rows crossed the proximal phalanges and the bands went
+#: on them. On a real hand the metacarpal runs from about 0.25 to 1.25 spans below the webs,
+#: so 0.45-0.65 is on its distal half there and still on the metacarpal on the phantoms.
+PALM_ROWS = (0.45, 0.65)
+#: The waist (mid-shaft) is sought no nearer the webs than this (spans): a phalanx is
+#: narrower than a metacarpal, so its shaft must not be in the search (1.2: 0.1).
+WAIST_FROM = 0.45
 
 
 @dataclass(frozen=True)
@@ -416,7 +425,7 @@ def locate_metacarpals(pixels: np.ndarray) -> HandLayout:
     ridges = cv2.GaussianBlur(bones, (0, 0), max(0.04 * span, 1.0))
     bones = cv2.GaussianBlur(bones, (0, 0), 0.7)
 
-    y0, y1 = web + int(0.2 * span), web + int(0.4 * span)
+    y0, y1 = web + int(PALM_ROWS[0] * span), web + int(PALM_ROWS[1] * span)
     if y1 >= bones.shape[0] - 1:
         return HandLayout((), "The metacarpals are cut off by the image edge.")
     profile = cv2.GaussianBlur(bones, (0, 0), max(0.02 * span, 0.8))[y0:y1].mean(axis=0)
@@ -557,7 +566,7 @@ def _middle_finger_base(mask: np.ndarray, web: int, span: float, min_len: int) -
         return None
     lower = np.array(track[len(track) // 2 :], float)
     slope, intercept = np.polyfit(lower[:, 0], lower[:, 1], 1)
-    return float(intercept + slope * (web + 0.3 * span))
+    return float(intercept + slope * (web + 0.5 * sum(PALM_ROWS) * span))
 
 
 def _to_input(inverse: np.ndarray, point: Point, scale: float) -> Point:
@@ -580,7 +589,7 @@ def _trace(
     height, width = bones.shape
     window = max(int(0.04 * span), 2)
     ys, xs = [], []
-    y_mid = web + int(0.3 * span)
+    y_mid = web + int(0.5 * sum(PALM_ROWS) * span)
     start_level = float(ridges[y_mid, x_start]) if 0 <= y_mid < height else 0.0
     for direction in (1, -1):
         x = float(x_start)
@@ -633,7 +642,7 @@ def _trace(
     # onto a metaphysis.
     # The metacarpal shafts lie below the finger webs (the webs are level with the proximal
     # phalanges), so the waist is sought there only: a phalanx is narrower than a metacarpal.
-    ys_axis = np.arange(max(y_head, web + 0.1 * span), y_base + 0.5, 1.0)
+    ys_axis = np.arange(max(y_head, web + WAIST_FROM * span), y_base + 0.5, 1.0)
     if ys_axis.size < 5:
         return None
     widths = np.array([_shaft_width(ridges[round(y)], a + b * y, span) for y in ys_axis])

@@ -64,7 +64,7 @@ from .profiles import BandResult, measure_band, sample_band
 
 logger = logging.getLogger(__name__)
 
-METHOD_VERSION = "radiogrammetry-1.2"
+METHOD_VERSION = "radiogrammetry-1.3"
 MEASURED_BONES = ("MC2", "MC3", "MC4")
 INDEX_NAME = "BHI"
 
@@ -220,10 +220,10 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     # The band goes on the middle of the metacarpal found between its joint gaps; when the
     # gaps are not seen, on the shaft's waist found by the localiser (no length then).
     centre = ray.mid
-    segment = _metacarpal_segment(image, ray, (ux, uy))
+    segment, implausible = _metacarpal_segment(image, ray, (ux, uy))
     if segment is None and not ray.ends_seen:
-        return _refused(ray.bone, "Mid-shaft cannot be located: neither the joint gaps nor the ends of the "
-                                  "bone are seen clearly.", unit, axis)
+        return _refused(ray.bone, implausible or "Mid-shaft cannot be located: neither the joint gaps nor the "
+                                  "ends of the bone are seen clearly.", unit, axis)
     if segment is not None:
         t0, t1 = segment
         centre = (ray.mid[0] + (t0 + t1) / 2 * ux, ray.mid[1] + (t0 + t1) / 2 * uy)
@@ -296,16 +296,22 @@ def _measure_bone(image: np.ndarray, ray: Ray, spacing: float | None) -> BoneMea
     )
 
 
-def _metacarpal_segment(image: np.ndarray, ray: Ray, direction: Point) -> tuple[float, float] | None:
+def _metacarpal_segment(image: np.ndarray, ray: Ray, direction: Point) -> tuple[tuple[float, float] | None, str]:
     """Where the metacarpal starts and ends on its ray, in pixels from ``ray.mid`` along ``direction``.
 
     Along a finger's ray the bones follow each other, separated by joint gaps that are
     dark lines across the bright bone. The ray is cut at those gaps (dips of at least a
-    fifth of the bone's contrast over the soft tissue beside it); the metacarpal is the
-    longest piece whose middle lies proximal of the finger webs and on the traced ray
-    (not beyond its base, where the radius lies): on the 2nd-4th rays the metacarpal is
-    the longest bone, and the webs lie level with the proximal phalanges. None when no
-    piece is at least three shaft-widths long.
+    fifth of the bone's contrast over the soft tissue beside it) into pieces. Returns
+    (segment, reason): the segment is None when the gaps do not show the bone, and the
+    reason is non-empty when the pieces show that the band would not be on a metacarpal
+    or its length would be wrong (then the bone is refused).
+
+    The metacarpal is the longest piece whose middle lies proximal of the finger webs and
+    on the traced ray (not beyond its base, where the radius lies): on the 2nd-4th rays the
+    metacarpal is the longest bone of the finger. Then (1.3) the order of the bones along
+    the ray is checked (:func:`_place_on_metacarpal`); where it does not confirm the piece,
+    no segment is given and the reason says why (the band then goes on the localiser's
+    waist, with no length, or the bone is refused when that waist is not trusted).
     """
     ux, uy = direction
     width = max(ray.width_px, MIN_SHAFT_WIDTH_PX)
@@ -320,7 +326,7 @@ def _metacarpal_segment(image: np.ndarray, ray: Ray, direction: Point) -> tuple[
     soft = float(min(beside[0], beside[-1]))
     contrast = float(np.median(strip[np.abs(positions) < 0.1 * ray.length])) - soft
     if contrast <= 0:
-        return None
+        return None, ""
     dips, _ = find_peaks(-strip, prominence=0.2 * contrast)
     cuts = [0, *dips.tolist(), strip.size - 1]
     t_web = math.inf
@@ -328,19 +334,90 @@ def _metacarpal_segment(image: np.ndarray, ray: Ray, direction: Point) -> tuple[
         t_web = (ray.web[0] - ray.mid[0]) * ux + (ray.web[1] - ray.mid[1]) * uy
     t_base = (ray.base[0] - ray.mid[0]) * ux + (ray.base[1] - ray.mid[1]) * uy
     t_head = (ray.head[0] - ray.mid[0]) * ux + (ray.head[1] - ray.mid[1]) * uy
-    best: tuple[float, float] | None = None
+    # Pieces between neighbouring gaps, proximal first: (t0, t1, bone); None for a piece cut
+    # by the sampling range, whose length is unknown.
+    pieces: list[tuple[float, float, bool] | None] = []
     for a, b in itertools.pairwise(cuts):
-        t0, t1 = float(positions[a]), float(positions[b])
-        middle = (t0 + t1) / 2
-        if a == 0 or b == strip.size - 1 or middle >= t_web or not t_base <= middle <= t_head:
-            continue  # cut by the sampling range, distal of the webs, or off the traced ray
-        if float(np.median(strip[a:b])) - soft < 0.5 * contrast:
-            continue  # mostly soft tissue: a gap, not a bone
-        if best is None or t1 - t0 > best[1] - best[0]:
-            best = (t0, t1)
-    if best is None or best[1] - best[0] < 3 * width:
+        if a == 0 or b == strip.size - 1:
+            pieces.append(None)
+            continue
+        # Mostly soft tissue: a gap between bones, not a bone.
+        pieces.append((float(positions[a]), float(positions[b]), float(np.median(strip[a:b])) - soft >= 0.5 * contrast))
+    best: int | None = None
+    for i, piece in enumerate(pieces):
+        if piece is None or not piece[2]:
+            continue
+        middle = (piece[0] + piece[1]) / 2
+        if middle >= t_web or not t_base <= middle <= t_head:
+            continue  # distal of the webs, or off the traced ray
+        if best is None or piece[1] - piece[0] > _span(pieces[best]):
+            best = i
+    if best is None or _span(pieces[best]) < 3 * width:
+        # No metacarpal between gaps: the band goes on the localiser's waist, so the bones
+        # around the waist must still say that it is a metacarpal.
+        own = next((i for i, p in enumerate(pieces) if p is not None and p[2] and p[0] <= 0.0 <= p[1]), None)
+        if own is None:
+            return None, ""
+        index, reason = _place_on_metacarpal(pieces, own, width)
+        if reason or index == own:
+            return None, reason
+        best = index
+    else:
+        best, reason = _place_on_metacarpal(pieces, best, width)
+        if reason:
+            return None, reason
+    chosen = pieces[best]
+    assert chosen is not None
+    return (chosen[0], chosen[1]), ""
+
+
+#: On the 2nd-4th rays the proximal phalanx is 0.55-0.7 of its metacarpal's length (real
+#: hands and phantoms alike). A bone whose proximal neighbour is longer by this factor, up
+#: to the upper one, is a phalanx whose metacarpal lies just proximal of it.
+PHALANX_TO_METACARPAL = (1.3, 2.4)
+#: The distal neighbour (the proximal phalanx) as a share of the metacarpal's length: 0.55-0.7
+#: on real hands and phantoms. Only a piece whose distal neighbour is in this range is
+#: taken as the metacarpal alone; a shorter neighbour is a middle phalanx (the piece holds
+#: its proximal phalanx as well: a joint gap not seen), a longer one says the piece is short.
+DISTAL_NEIGHBOUR = (0.55, 0.85)
+
+
+def _span(piece: tuple[float, float, bool] | None) -> float:
+    return -1.0 if piece is None else piece[1] - piece[0]
+
+
+def _place_on_metacarpal(pieces: list[tuple[float, float, bool] | None], index: int,
+                         width: float) -> tuple[int, str]:
+    """(the piece that is the metacarpal, refusal reason) given the piece ``index`` found first.
+
+    The bones along a finger's ray say which one is the metacarpal (1.3): its distal
+    neighbour (the proximal phalanx) is shorter but not much shorter, and its proximal
+    neighbours are carpal bones, short ones. When the proximal neighbour of the piece
+    found is 1.3-2.4 times longer, the piece is a proximal phalanx (on phantoms, whose
+    webs lie at mid-phalanx, the palm profile can cross the proximal phalanges) and the
+    neighbour is taken instead. The piece is trusted as the metacarpal alone only on positive
+    evidence: a distal neighbour across one joint gap of 0.55-0.85 of its length. A shorter
+    one is a middle phalanx, so the piece also holds the proximal phalanx (a joint gap not
+    seen; on phantoms the epiphyses overlap and gaps are faint) and its length and middle
+    are wrong; otherwise the reason is returned.
+    """
+    def neighbour(i: int, side: int) -> tuple[float, float, bool] | None:
+        j = i + side
+        if 0 <= j < len(pieces) and (p := pieces[j]) is not None and p[2]:
+            return p
         return None
-    return best
+
+    own = pieces[index]
+    assert own is not None
+    proximal = neighbour(index, -1)
+    if proximal is not None and PHALANX_TO_METACARPAL[0] * _span(own) <= _span(proximal) \
+            <= PHALANX_TO_METACARPAL[1] * _span(own) and _span(proximal) >= 3 * width:
+        index, own = index - 1, proximal
+    distal = neighbour(index, 1)
+    if distal is None or not DISTAL_NEIGHBOUR[0] * _span(own) <= _span(distal) <= DISTAL_NEIGHBOUR[1] * _span(own):
+        return index, ("The joint gaps along this ray do not show the metacarpal alone (the bone beyond it "
+                       "is not a proximal phalanx of its length), so its ends and length are not reliable.")
+    return index, ""
 
 
 def _smooth(values: np.ndarray, sigma: float) -> np.ndarray:
@@ -364,8 +441,14 @@ def _band_reason(band: BandResult) -> str:
     return "The cortical thickness varies too much along the mid-shaft band to give one reliable value."
 
 
+#: Range of a bone's length around the median of the hand's measured metacarpal lengths:
+#: MC2-MC4 differ by about a tenth in length; a length outside this range is a piece holding
+#: a phalanx or carpal bone as well, or a phalanx alone (1.3).
+LENGTH_AGREEMENT = (0.8, 1.25)
+
+
 def _check_consistency(bones: list[BoneMeasurement]) -> list[BoneMeasurement]:
-    """Refuse a bone whose width disagrees with its neighbours: likely on the wrong structure."""
+    """Refuse a bone whose width or length disagrees with its neighbours: likely on the wrong structure."""
     widths = [b.outer_width for b in bones if b.measured and b.outer_width]
     if len(widths) < 2:
         return bones
@@ -377,7 +460,15 @@ def _check_consistency(bones: list[BoneMeasurement]) -> list[BoneMeasurement]:
                                             "the line may not be on this bone.", b.unit, b.axis, b.quality))
         else:
             checked.append(b)
-    return checked
+    lengths = [b.length for b in checked if b.measured and b.length]
+    if len(lengths) < 2:
+        return checked
+    median = float(np.median(lengths))
+    low, high = LENGTH_AGREEMENT
+    return [_refused(b.bone, "The measured length disagrees with the neighbouring metacarpals; the joint gaps "
+                             "found may not be this bone's.", b.unit, b.axis, b.quality)
+            if b.measured and b.length and not low * median <= b.length <= high * median else b
+            for b in checked]
 
 
 def _shift(b: BoneMeasurement, dx: float, dy: float) -> BoneMeasurement:
