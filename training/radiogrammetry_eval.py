@@ -6,6 +6,8 @@ Prints, and writes to ``OUT/radiogrammetry-figures.json``:
 
 * phantom accuracy: MAE of D, d and the combined cortical index against the generator's
   truth (end to end, and with the true axis given, which isolates the edge measurement);
+* phantom placement end to end: bands whose centre is not on the true metacarpal of their
+  label, and lengths far from the true one, on the 40 phantoms and on 200 more of 512-2048 px;
 * share of real PA hands measured (RSNA bone-age set; hand/wrist images of the
   hold-out set, evaluation only: nothing here is tuned on it);
 * precision: CV of the combined index over rotated (+-15 deg), rescaled (0.6, 1.4),
