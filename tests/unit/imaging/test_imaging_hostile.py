@@ -10,7 +10,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.encaps import encapsulate
-from pydicom.uid import JPEGLSLossless
+from pydicom.uid import MPEG2MPML
 
 from screening.imaging import DecodeError, decode_image, inspect_file
 
@@ -109,15 +109,16 @@ def test_pixel_limit_is_configurable(synth):
 def test_unsupported_compression_is_named(synth):
     data = synth.dicom(np.zeros((4, 4), np.uint16))
     ds = pydicom.dcmread(io.BytesIO(data))
-    ds.file_meta.TransferSyntaxUID = JPEGLSLossless
-    ds.PixelData = encapsulate([b"\xff\xd8 not really JPEG-LS"])
+    # No plugin decodes MPEG-2 video here (JPEG-LS now has one: pyjpegls, via highdicom).
+    ds.file_meta.TransferSyntaxUID = MPEG2MPML
+    ds.PixelData = encapsulate([b"\x00\x00\x01\xb3 not really MPEG-2"])
     ds["PixelData"].VR = "OB"
     ds["PixelData"].is_undefined_length = True
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     decoded, verdict = inspect_file(buffer.getvalue())
     assert decoded is None and verdict.status == "rejected"
-    assert "JPEG-LS" in verdict.reason and "cannot decode" in verdict.reason
+    assert "MPEG2" in verdict.reason and "cannot decode" in verdict.reason
 
 
 def test_truncated_png_is_rejected_even_after_weasyprint_is_imported(hostile):
