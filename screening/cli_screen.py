@@ -65,7 +65,7 @@ class StageProgress:
 @click.option("--no-reports", is_flag=True, help="Skip per-patient reports (screening only).")
 def screen(source: Path, hospital_code: str, age_years: float | None, sex: str | None, patient_id: str | None,
            no_reports: bool) -> None:
-    """Screen PATH on this machine: an archive (zip/tar of PNG, JPEG or DICOM + manifest.csv),
+    """Screen PATH on this machine: an archive (zip/tar of PNG, JPEG, WebP, TIFF or DICOM + manifest.csv),
     a folder of such files (with its manifest.csv, or DICOM tags), or one image
     (with --age and --sex unless its DICOM tags give them).
     """

@@ -4,10 +4,9 @@
     python -m training.gate_eval --write-docs          # also docs/intended-use.md tables + contact sheet
 
 Files are decoded as ingest decodes them (:func:`screening.imaging.inspect_file`).
-The hold-out has formats the product does not read (WebP screenshots, TIFF); they
-count as rejected in the end-to-end figures, and the gate's own verdict on their
-pixels (opened with Pillow) is reported beside them, so that neither number hides
-the other. ``../shared/xray-holdout`` is read here only, never in training; run this
+A file the product cannot read counts as rejected in the end-to-end figures, and the
+gate's own verdict on its pixels, when Pillow can open it at all, is reported beside it,
+so that neither number hides the other. ``../shared/xray-holdout`` is read here only, never in training; run this
 once the gate is final, not to tune it.
 
 The last line printed is a JSON summary.
@@ -67,7 +66,7 @@ def judge_file(path: Path, gate: HandGate) -> tuple[str, GateVerdict | None, str
 
 
 def _pillow_pixels(path: Path) -> np.ndarray | None:
-    """Gray pixels in [0, 1] for formats the product refuses (WebP, TIFF), or None."""
+    """Gray pixels in [0, 1] of a file the product's decoder refuses, when Pillow opens it; else None."""
     from PIL import Image
 
     try:
@@ -251,8 +250,8 @@ def main(shared: Path, bundle: Path | None, write_docs: bool, samples_only: bool
         *samples_table,
         "",
         (
-            "\\* *gate on pixels*: the gate's verdict when files the product cannot read (WebP, TIFF) are "
-            "opened with Pillow; for every other file it equals the product's verdict. A warning counts as "
+            "\\* *gate on pixels*: the gate's verdict when a file the product cannot read is opened with "
+            "Pillow anyway; for every other file it equals the product's verdict. A warning counts as "
             "neither accepted nor rejected."
         ),
     ]

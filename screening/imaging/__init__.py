@@ -1,4 +1,4 @@
-"""Imaging: decoding (PNG/JPEG 8/16-bit, DICOM), CLAHE preprocessing, quality gate.
+"""Imaging: decoding (PNG/JPEG/WebP/TIFF 8/16-bit, DICOM), CLAHE preprocessing, quality gate.
 
 The batch pipeline calls :func:`inspect_file` per uploaded file (it never raises), then
 :func:`preprocess` with the model's :class:`PreprocessParams`.

@@ -1,6 +1,6 @@
 """What decoding produces: the pixels, what the file said about the patient, and the error.
 
-Kept apart from the decoders so that the PNG/JPEG and DICOM readers can both build
+Kept apart from the decoders so that the Pillow (PNG/JPEG/WebP/TIFF) and DICOM readers can both build
 these records without importing each other.
 """
 
@@ -40,7 +40,7 @@ class DecodeError(ValueError):
 class ImageMetadata:
     """What the file itself says about the patient and study; ``None`` when absent.
 
-    Only DICOM files carry these; PNG and JPEG uploads get their age and sex from the
+    Only DICOM files carry these; PNG, JPEG, WebP and TIFF uploads get their age and sex from the
     batch manifest instead.
     """
 
@@ -66,7 +66,7 @@ class DecodedImage:
     """
 
     pixels: np.ndarray
-    source_format: str  # "png" | "jpeg" | "dicom"
+    source_format: str  # "png" | "jpeg" | "webp" | "tiff" | "dicom"
     bit_depth: int
     was_color: bool
     colorfulness: float

@@ -50,7 +50,20 @@ def test_json_lines_for_a_folder_and_an_archive(phantom_dir: Path, tmp_path: Pat
         assert 0 <= x0 < x1 <= 700 and 0 <= y0 < y1 <= 700  # the file's own pixel coordinates
     text = by_file[f"{archive}!notes.txt"]
     assert text["verdict"] == "rejected" and text["hand_box"] is None and text["score"] is None
-    assert "not a PNG, JPEG or DICOM" in text["reason"]
+    assert "not a PNG, JPEG, WebP, TIFF or DICOM" in text["reason"]
+
+
+def test_webp_and_tiff_are_judged_like_the_same_png(phantom_dir: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    png = min((phantom_dir / "images").glob("*.png"))
+    pixels = decode_image(png.read_bytes()).pixels
+    Image.fromarray(np.round(pixels * 255).astype(np.uint8)).save(tmp_path / "a.webp", lossless=True)
+    Image.fromarray(np.round(pixels * 65535).astype(np.uint16)).save(tmp_path / "a.tif", compression="tiff_lzw")
+    rows = {Path(row["file"]).name: row for row in run(str(png), str(tmp_path / "a.webp"), str(tmp_path / "a.tif"))}
+    assert {name: row["verdict"] for name, row in rows.items()} == {png.name: "accepted", "a.webp": "accepted",
+                                                                    "a.tif": "accepted"}
+    assert rows["a.webp"]["hand_box"] == rows["a.tif"]["hand_box"] == rows[png.name]["hand_box"]
 
 
 def test_table_and_summary(phantom_dir: Path) -> None:

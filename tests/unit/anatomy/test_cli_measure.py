@@ -40,7 +40,7 @@ def test_json_has_one_object_per_image_with_the_documented_shape(tmp_path):
     assert [b["bone"] for b in blank["bones"]] == ["MC2", "MC3", "MC4"]
     for bone in blank["bones"]:
         assert set(bone) >= BONE_KEYS and bone["measured"] is False and bone["unit"] == "px"
-    assert text["measured"] is False and "not a PNG, JPEG or DICOM" in text["reason"]
+    assert text["measured"] is False and "not a PNG, JPEG, WebP, TIFF or DICOM" in text["reason"]
 
 
 def test_archives_are_read_member_by_member_and_overlays_written(tmp_path):

@@ -1,4 +1,4 @@
-"""Builders for small synthetic radiographs in every format the decoder accepts."""
+"""Builders for small synthetic radiographs in every format the decoder accepts (PNG, JPEG, WebP, TIFF, DICOM)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,22 @@ def png_bytes(array: np.ndarray) -> bytes:
 def jpeg_bytes(array: np.ndarray, quality: int = 95) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def webp_bytes(array: np.ndarray, lossless: bool = True, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="WEBP", lossless=lossless, quality=quality)
+    return buffer.getvalue()
+
+
+def tiff_bytes(array: np.ndarray | list[np.ndarray], compression: str | None = None, **tags: int) -> bytes:
+    """A TIFF of ``array`` (a list: one page each); ``tags`` are raw TIFF tags by number, e.g. ``t274=6``."""
+    pages = [Image.fromarray(page) for page in (array if isinstance(array, list) else [array])]
+    info = {int(key.lstrip("t")): value for key, value in tags.items()}
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", compression=compression, tiffinfo=info, save_all=True,
+                  append_images=pages[1:])
     return buffer.getvalue()
 
 
@@ -83,4 +99,5 @@ def sample_bytes(samples_dir: Path) -> Callable[[str], bytes]:
 @pytest.fixture(scope="session")
 def synth() -> SimpleNamespace:
     """The builders above, for tests: ``synth.phantom()``, ``synth.png(array)``, ..."""
-    return SimpleNamespace(phantom=phantom, png=png_bytes, jpeg=jpeg_bytes, dicom=dicom_bytes)
+    return SimpleNamespace(phantom=phantom, png=png_bytes, jpeg=jpeg_bytes, webp=webp_bytes, tiff=tiff_bytes,
+                           dicom=dicom_bytes)

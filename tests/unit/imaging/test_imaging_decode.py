@@ -1,4 +1,4 @@
-"""Decoding PNG/JPEG/DICOM into gray [0, 1] pixels, on synthetic and real files."""
+"""Decoding PNG/JPEG/WebP/TIFF/DICOM into gray [0, 1] pixels, on synthetic and real files."""
 
 from __future__ import annotations
 
@@ -67,6 +67,84 @@ def test_format_comes_from_magic_bytes_not_the_filename(synth):
 def test_header_size_over_the_limit_is_refused_before_decoding(synth):
     with pytest.raises(DecodeError, match="megapixels"):
         decode_image(synth.png(synth.phantom()), max_pixels=10_000)
+
+
+# --- WebP / TIFF (screen captures, web downloads, scanner and viewer exports) ------------
+
+
+def test_lossless_webp_keeps_every_gray_level(synth):
+    array = synth.phantom()
+    decoded = decode_image(synth.webp(array), filename="hand.webp")
+    assert decoded.source_format == "webp" and decoded.bit_depth == 8
+    # WebP has no gray mode: Pillow gives RGB, whose channels are equal here.
+    assert decoded.was_color and decoded.colorfulness == 0.0
+    np.testing.assert_allclose(decoded.pixels, array / 255.0, atol=1e-6)
+
+
+def test_lossy_webp_is_close_to_the_original_and_counts_as_gray(synth):
+    array = synth.phantom()
+    decoded = decode_image(synth.webp(array, lossless=False, quality=80))
+    assert decoded.source_format == "webp" and decoded.pixels.shape == array.shape
+    assert np.abs(decoded.pixels - array / 255.0).mean() < 0.02
+    assert decoded.colorfulness < 3  # chroma noise of a gray picture, far from a photograph's 30+
+
+
+@pytest.mark.parametrize("compression", [None, "tiff_lzw", "tiff_adobe_deflate", "packbits"])
+def test_8bit_tiff_keeps_every_gray_level(synth, compression):
+    array = synth.phantom()
+    decoded = decode_image(synth.tiff(array, compression=compression), filename="hand.tif")
+    assert decoded.source_format == "tiff" and decoded.bit_depth == 8 and not decoded.was_color
+    np.testing.assert_allclose(decoded.pixels, array / 255.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("compression", [None, "tiff_lzw"])
+def test_16bit_tiff_keeps_16bit_precision(synth, compression):
+    array = synth.phantom(maximum=65535, dtype=np.uint16)
+    array[0, :2] = [1000, 1001]
+    decoded = decode_image(synth.tiff(array, compression=compression))
+    assert decoded.source_format == "tiff" and decoded.bit_depth == 16
+    np.testing.assert_allclose(decoded.pixels, array / 65535.0, atol=1e-6)
+    assert decoded.pixels[0, 1] > decoded.pixels[0, 0]
+
+
+def test_16bit_min_is_white_tiff_is_inverted_so_bone_is_bright(synth):
+    """PhotometricInterpretation 0: stored 0 is white. Pillow inverts 8-bit files itself, not 16-bit ones."""
+    array = synth.phantom(maximum=65535, dtype=np.uint16)
+    decoded = decode_image(synth.tiff(65535 - array, t262=0))
+    np.testing.assert_allclose(decoded.pixels, array / 65535.0, atol=1e-6)
+    eight = synth.phantom()
+    np.testing.assert_allclose(decode_image(synth.tiff(eight, t262=0)).pixels, eight / 255.0, atol=1e-6)
+
+
+def test_rgb_tiff_of_a_gray_radiograph_is_gray_with_no_colour(synth):
+    gray = synth.phantom()
+    decoded = decode_image(synth.tiff(np.stack([gray] * 3, axis=2), compression="tiff_lzw"))
+    assert decoded.was_color and decoded.colorfulness == 0.0
+    np.testing.assert_allclose(decoded.pixels, gray / 255.0, atol=1e-2)
+
+
+def test_tiff_orientation_tag_is_applied(synth):
+    array = synth.phantom(height=300, width=260)
+    decoded = decode_image(synth.tiff(array, t274=6))  # 6: rotate 90 degrees clockwise to display
+    assert decoded.pixels.shape == (260, 300)
+    np.testing.assert_allclose(decoded.pixels, np.rot90(array, -1) / 255.0, atol=1e-6)
+
+
+def test_multipage_tiff_decodes_the_first_page(synth):
+    first = synth.phantom()
+    decoded = decode_image(synth.tiff([first, 255 - first]))
+    np.testing.assert_allclose(decoded.pixels, first / 255.0, atol=1e-6)
+
+
+def test_floating_point_tiff_is_refused_with_a_reason(synth):
+    with pytest.raises(DecodeError, match="floating-point"):
+        decode_image(synth.tiff(synth.phantom().astype(np.float32)))
+
+
+def test_tiff_and_webp_headers_over_the_pixel_limit_are_refused_before_decoding(synth):
+    for data in (synth.tiff(synth.phantom()), synth.webp(synth.phantom())):
+        with pytest.raises(DecodeError, match="megapixels"):
+            decode_image(data, max_pixels=10_000)
 
 
 # --- DICOM, synthetic -------------------------------------------------------------
@@ -189,6 +267,15 @@ def test_jpeg2000_lossy_chest_decodes(sample_bytes):
     decoded = decode_image(sample_bytes(DICOM_DIR + "RG1_J2KI.dcm"))
     assert decoded.pixels.shape == (1955, 1841) and decoded.bit_depth == 15
     assert 0.0 <= decoded.pixels.min() < decoded.pixels.max() <= 1.0
+
+
+def test_dicom_whose_preamble_is_a_tiff_header_is_read_as_dicom(synth):
+    """PS3.10 allows a TIFF header in the 128-byte preamble (dual-format files); the real NEMA RG2 has one."""
+    data = synth.dicom(synth.phantom(dtype=np.uint16, maximum=4095), BodyPartExamined="HAND")
+    dual = b"II*\x00" + data[4:]
+    decoded = decode_image(dual)
+    assert decoded.source_format == "dicom" and decoded.metadata.body_part == "HAND"
+    np.testing.assert_array_equal(decoded.pixels, decode_image(data).pixels)
 
 
 def test_dicom_without_preamble_is_recognised(synth):

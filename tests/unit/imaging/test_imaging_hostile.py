@@ -19,6 +19,18 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
+def tiff_with(data: bytes, tag: int, value: int) -> bytes:
+    """A little-endian TIFF with one SHORT/LONG tag of its first directory set to ``value``."""
+    out = bytearray(data)
+    offset = struct.unpack("<I", out[4:8])[0]
+    for index in range(struct.unpack("<H", out[offset : offset + 2])[0]):
+        entry = offset + 2 + 12 * index
+        number, kind = struct.unpack("<HH", out[entry : entry + 4])
+        if number == tag:
+            out[entry + 8 : entry + 12] = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+    return bytes(out)
+
+
 def png_claiming(width: int, height: int) -> bytes:
     """A valid PNG signature and header claiming a huge size, with a tiny compressed body."""
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
@@ -31,10 +43,20 @@ def hostile(synth) -> dict[str, tuple[bytes, str]]:
     """name -> (bytes, a word the rejection reason must contain)."""
     png = synth.png(synth.phantom())
     jpeg = synth.jpeg(synth.phantom())
+    webp = synth.webp(synth.phantom(), lossless=False)
+    tiff = synth.tiff(synth.phantom(), compression="tiff_lzw")
     rng = np.random.default_rng(1)
     return {
         "empty": (b"", "empty"),
-        "random bytes": (rng.bytes(5000), "not a PNG, JPEG or DICOM"),
+        "random bytes": (rng.bytes(5000), "not a PNG, JPEG, WebP, TIFF or DICOM"),
+        "truncated WebP": (webp[: len(webp) // 2], "damaged"),
+        "WebP header only": (webp[:20], "damaged"),
+        "truncated TIFF": (tiff[: len(tiff) // 2], "damaged"),
+        "TIFF header only": (tiff[:6], "TIFF file cannot be read"),
+        "TIFF claiming 60000x60000": (tiff_with(tiff_with(tiff, 256, 60000), 257, 60000), "too large"),
+        "TIFF claiming 9000x9000": (tiff_with(tiff_with(tiff, 256, 9000), 257, 9000), "megapixels"),
+        "TIFF in JPEG 2000": (tiff_with(tiff, 259, 34712), "compression this server cannot decode"),
+        "GIF": (b"GIF89a" + rng.bytes(500), "GIF or BMP"),
         "truncated PNG": (png[: len(png) // 2], "damaged"),
         "truncated JPEG": (jpeg[: len(jpeg) // 2], "damaged"),
         "PNG header only": (png[:40], "damaged"),
@@ -65,6 +87,14 @@ def hostile(synth) -> dict[str, tuple[bytes, str]]:
     [
         "empty",
         "random bytes",
+        "truncated WebP",
+        "WebP header only",
+        "truncated TIFF",
+        "TIFF header only",
+        "TIFF claiming 60000x60000",
+        "TIFF claiming 9000x9000",
+        "TIFF in JPEG 2000",
+        "GIF",
         "truncated PNG",
         "truncated JPEG",
         "PNG header only",
