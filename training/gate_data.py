@@ -12,7 +12,9 @@ Sources (paths relative to the shared data folder beside the repository):
   edge does not make it a hand film), unclear (left out). Rows with ``truncated=1``
   are left out.
 * ``xray-samples/``: RSNA bone-age hands and GRAZPEDWRI-DX wrists (hand_wrist), the
-  Roboflow knees (leg_knee_foot) and the NEMA/Orthanc CR DICOMs (chest, hip, tibia).
+  Roboflow knees (leg_knee_foot, with their annotated knee box, from which
+  :mod:`training.gate_shift` makes knee-joint close-ups) and the NEMA/Orthanc CR DICOMs
+  (chest, hip, tibia).
 * synthetic phantoms from ``training/phantoms.py`` (hand_wrist), so that the demo
   archive, which screens phantoms, is accepted.
 
@@ -56,12 +58,22 @@ _DICOMS = {
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled file: where it is, its gate class, its source and which split it is in."""
+    """One labelled file: where it is, its gate class, its source and which split it is in.
+
+    ``focus``: an annotated region of interest (x0, y0, x1, y1) as shares of the width and
+    height, when the source has one (the Roboflow knees' YOLO knee box).
+    """
 
     path: Path
     label: str
     source: str
     split: str  # "train" | "val"
+    focus: tuple[float, float, float, float] | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable name for the file, independent of where the shared folder is."""
+        return f"{self.source}:{'/'.join(self.path.parts[-3:])}"
 
 
 def split_of(key: str, val_fraction: float) -> str:
@@ -105,10 +117,23 @@ def sample_examples(root: Path, val_fraction: float = 0.3) -> Iterator[Example]:
     with (knees / "manifest.csv").open() as fh:
         for row in csv.DictReader(fh):
             key = f"knee:{row['original_name']}"
-            yield Example(knees / row["file"], "leg_knee_foot", "knee", split_of(key, val_fraction))
+            focus = yolo_box(knees / row["split"] / row["yolo_label_file"])
+            yield Example(knees / row["file"], "leg_knee_foot", "knee", split_of(key, val_fraction), focus)
     dicoms = root / "dicom-cr-radiographs"
     for name, (label, split) in _DICOMS.items():
         yield Example(dicoms / name, label, "cr-dicom", split)
+
+
+def yolo_box(label_file: Path) -> tuple[float, float, float, float] | None:
+    """The first box of a YOLO label file (class cx cy w h, shares of the image) as (x0, y0, x1, y1) shares."""
+    if not label_file.is_file():
+        return None
+    for line in label_file.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 5:
+            cx, cy, w, h = (float(v) for v in parts[1:])
+            return (max(0.0, cx - w / 2), max(0.0, cy - h / 2), min(1.0, cx + w / 2), min(1.0, cy + h / 2))
+    return None
 
 
 def collect(shared: Path) -> list[Example]:

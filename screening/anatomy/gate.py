@@ -52,7 +52,10 @@ LIMITS = (
     "Finger-only views were not in the training data; they may be accepted or rejected (see docs/intended-use.md).",
     (
         "Trained mostly on FracAtlas (three hospitals in Bangladesh), RSNA and GRAZPEDWRI-DX children's hands and "
-        "synthetic phantoms; adult hands from other hospitals and scanners are few."
+        "synthetic phantoms; adult hands from other hospitals and scanners are few. Other acquisition styles "
+        "(close-ups of one joint, dark letterboxed frames, small recompressed films, other display processing, "
+        "limbs up to 45 degrees in their frame) are imitated on those films by augmentation, not learned from "
+        "real films of other hospitals."
     ),
     "Thresholds were chosen on a validation split of the training sources, not on the hold-out set.",
 )
