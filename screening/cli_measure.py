@@ -46,7 +46,8 @@ def _overlay_name(name: str, index: int) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per image.")
 @click.option("--pixel-spacing", type=click.FloatRange(min=MIN_PIXEL_SPACING_MM, max=MAX_PIXEL_SPACING_MM),
-              default=None, help="Detector pixel spacing in mm for PNG/JPEG/WebP/TIFF files (DICOM files carry their own).")
+              default=None,
+              help="Detector pixel spacing in mm for PNG/JPEG/WebP/TIFF files (DICOM files carry their own).")
 @click.option("--overlay-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write each image with its measurement drawn (PNG) into this folder.")
 def measure(paths: tuple[Path, ...], as_json: bool, pixel_spacing: float | None, overlay_dir: Path | None) -> None:
