@@ -9,6 +9,11 @@ starve the pipeline's thread pool); the crops are then made inside
 ``tf.numpy_function``, in parallel (``num_parallel_calls=AUTOTUNE``, order kept
 so runs are reproducible). The decoded set is cached in memory when it is small
 enough, then shuffled, batched, augmented (training only) and prefetched.
+
+Training films (not validation or test) first get real-film context around the
+phantom hand (:mod:`training.film_context`: portrait films, uneven exposure, markers
+and labels), drawn once per image from ``(seed, index)``, so the model learns that
+none of it is evidence.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from screening.anatomy.gate import Box
 from screening.anatomy.prepare import crop_hand, hand_region
 from screening.imaging import PreprocessParams, decode_image, preprocess
 from screening.model import encode_tabular_batch
+from training.film_context import add_film_context
 from training.manifest import Manifest
 
 # Cache decoded inputs in RAM below this size (float32 s*s*3 per image); above it,
@@ -54,9 +60,16 @@ def locate_hands(paths: list[str]) -> np.ndarray:
     return np.asarray(boxes, dtype=np.int32).reshape(-1, 4)
 
 
-def load_model_input(path: str, params: PreprocessParams, box: Box | None) -> np.ndarray:
-    """One image file and its hand box -> float32 (s, s, 3) in [0, 255], via the shared preprocessing."""
-    return preprocess(crop_hand(_pixels(path), box), **params.to_dict()).model_input
+def load_model_input(path: str, params: PreprocessParams, box: Box | None,
+                     context: np.random.Generator | None = None) -> np.ndarray:
+    """One image file and its hand box -> float32 (s, s, 3) in [0, 255], via the shared preprocessing.
+
+    With ``context`` (training only) the film first gets real-film context around the hand.
+    """
+    pixels = _pixels(path)
+    if context is not None and box is not None:
+        pixels, box = add_film_context(pixels, box, context)
+    return preprocess(crop_hand(pixels, box), **params.to_dict()).model_input
 
 
 def _box(values: np.ndarray) -> Box | None:
@@ -99,18 +112,23 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batches of ``({"image", "tabular"}, one_hot)`` for ``model.fit`` / ``predict``.
 
-    Training batches are shuffled (seeded, reshuffled each epoch) and augmented.
+    Training films get real-film context (once per image, from ``(seed, index)``); training
+    batches are shuffled (seeded, reshuffled each epoch) and augmented.
     """
     paths = [str(r.path) for r in manifest.rows]
     size = params.size
 
-    def load(path: tf.Tensor, box: tf.Tensor) -> tf.Tensor:
-        image = tf.numpy_function(lambda p, b: load_model_input(p.decode(), params, _box(b)), [path, box],
-                                  tf.float32)
+    def read(path: bytes, box: np.ndarray, index: np.int64) -> np.ndarray:
+        context = np.random.default_rng((seed, int(index))) if training else None
+        return load_model_input(path.decode(), params, _box(box), context)
+
+    def load(path: tf.Tensor, box: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+        image = tf.numpy_function(read, [path, box, index], tf.float32)
         image.set_shape((size, size, 3))
         return image
 
-    images = tf.data.Dataset.from_tensor_slices((paths, locate_hands(paths))).map(
+    indices = np.arange(len(paths), dtype=np.int64)
+    images = tf.data.Dataset.from_tensor_slices((paths, locate_hands(paths), indices)).map(
         load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     rest = tf.data.Dataset.from_tensor_slices((tabular_inputs(manifest), one_hot_labels(manifest, num_classes)))

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from screening.anatomy.prepare import hand_region  # noqa: E402
+from screening.anatomy.prepare import crop_bounds, hand_region  # noqa: E402
 from screening.imaging import PreprocessParams, decode_image, preprocess  # noqa: E402
 from training.dataset import load_model_input, locate_hands  # noqa: E402
 from training.phantoms import write_dataset  # noqa: E402
@@ -24,7 +24,19 @@ def test_training_input_is_the_ingest_crop_through_the_model_preprocessing(tmp_p
         pixels = decode_image(Path(path).read_bytes(), filename=path).pixels
         crop, verdict = hand_region(pixels)
         assert verdict.verdict == "accepted" and tuple(box) == verdict.hand_box
-        x0, y0, x1, y1 = verdict.hand_box
-        assert crop.shape == (y1 - y0, x1 - x0) and crop.shape != pixels.shape
+        x0, y0, x1, y1 = crop_bounds(verdict.hand_box, pixels.shape[1], pixels.shape[0])
+        assert crop.shape == (y1 - y0, x1 - x0) == (x1 - x0, x1 - x0)  # square, no letterbox later
         expected = preprocess(crop, **params.to_dict()).model_input
         assert np.array_equal(load_model_input(path, params, verdict.hand_box), expected)
+
+
+def test_training_films_get_film_context_drawn_once_per_image(tmp_path) -> None:
+    write_dataset(tmp_path, count=1, seed=4, size=256, workers=1)
+    path = str(next((tmp_path / "images").glob("*.png")))
+    params = PreprocessParams(size=64, clip_limit=2.0, tile_grid=8)
+    box = tuple(int(v) for v in locate_hands([path])[0])
+    plain = load_model_input(path, params, box)  # type: ignore[arg-type]
+    drawn = [load_model_input(path, params, box, np.random.default_rng((42, i))) for i in range(4)]  # type: ignore[arg-type]
+    assert drawn[0].shape == plain.shape
+    assert np.array_equal(drawn[0], load_model_input(path, params, box, np.random.default_rng((42, 0))))  # type: ignore[arg-type]
+    assert any(not np.array_equal(d, plain) for d in drawn)
