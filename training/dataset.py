@@ -11,8 +11,8 @@ so runs are reproducible). The decoded set is cached in memory when it is small
 enough, then shuffled, batched, augmented (training only) and prefetched.
 
 Training films (not validation or test) first get real-film context around the
-phantom hand (:mod:`training.film_context`: portrait films, uneven exposure, markers
-and labels), drawn once per image from ``(seed, index)``, so the model learns that
+phantom hand (:mod:`training.film_context`: portrait films, uneven exposure, a
+textured background, markers and labels), drawn once per image from ``(seed, index)``, so the model learns that
 none of it is evidence.
 """
 

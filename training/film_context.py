@@ -3,8 +3,9 @@
 The phantoms (:mod:`training.phantoms`) are square films with an even, dark background,
 one small side marker and optional collimation bands. Real hand films are mostly
 portrait (the square hand crop of :mod:`screening.anatomy.prepare` then repeats the
-film's edge to fill the square), their exposure is uneven, and lead markers, labels and
-stickers of many shapes lie beside the hand. A model that never saw such context puts
+film's edge to fill the square), their exposure is uneven, their background is lighter
+or darker and grainy, and lead markers, labels and stickers of many shapes lie beside
+the hand. A model that never saw such context puts
 its Grad-CAM evidence on it, or finds no evidence at all, on real films. None of this
 context carries any information about bone density, so adding it to training films,
 independently of the label, teaches the model that it is not evidence.
@@ -25,6 +26,7 @@ from screening.anatomy.gate import Box
 # Probability of each change, and the narrowest film kept, as a share of its height.
 P_NARROW, MIN_ASPECT = 0.5, 0.6
 P_EXPOSURE, MAX_RAMP = 0.7, 0.12
+P_BACKGROUND = 0.7
 P_LABELS, MAX_LABELS = 0.7, 3
 _LETTERS = ("L", "R", "LT", "RT", "PA", "LEFT", "RIGHT", "12", "7A", "KEV")
 
@@ -36,6 +38,8 @@ def add_film_context(pixels: np.ndarray, box: Box, rng: np.random.Generator) -> 
         film, box = _narrow(film, box, rng)
     if rng.random() < P_EXPOSURE:
         film = _uneven_exposure(film, rng)
+    if rng.random() < P_BACKGROUND:
+        film = _background(film, rng)
     if rng.random() < P_LABELS:
         for _ in range(int(rng.integers(1, MAX_LABELS + 1))):
             _label(film, rng)
@@ -60,6 +64,20 @@ def _uneven_exposure(film: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     ramp = (np.cos(angle) * (xs / width - 0.5) + np.sin(angle) * (ys / height - 0.5))
     return film + float(rng.uniform(0.02, MAX_RAMP)) * ramp.astype(np.float32)
+
+
+def _background(film: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The directly exposed background made lighter or darker and given grain of a random
+    scale (film grain, scanner noise): on the phantoms it is an even dark level, and a
+    model that saw only that takes the textured background of real films for sparse bone."""
+    background, top = (float(v) for v in np.percentile(film, [20, 99]))
+    dark = cv2.GaussianBlur((film < background + 0.15 * (top - background)).astype(np.float32), (0, 0), 2.0)
+    noise = rng.standard_normal(film.shape).astype(np.float32)
+    sigma = float(rng.uniform(0.5, 3.0))
+    grain = cv2.GaussianBlur(noise, (0, 0), sigma) - cv2.GaussianBlur(noise, (0, 0), 3.0 * sigma)
+    grain /= float(grain.std()) + 1e-6
+    shift = float(rng.uniform(-0.03, 0.12))
+    return film + dark * (shift + float(rng.uniform(0.005, 0.025)) * grain)
 
 
 def _label(film: np.ndarray, rng: np.random.Generator) -> None:

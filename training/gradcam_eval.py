@@ -21,11 +21,12 @@ A flat heatmap (the predicted class has no positive evidence anywhere: Grad-CAM'
 ReLU leaves nothing, and the overlay is one even colour) has no peak and counts as
 a miss in both; it is also counted on its own.
 
-``--whole-image`` reproduces the pipeline before the gate (the whole film goes to the
-model), for the before/after comparison in ``docs/intended-use.md``::
+``--input`` reproduces earlier pipelines for the before/after comparison in
+``docs/intended-use.md``: ``whole`` (before the gate, the whole film goes to the model)
+and ``box`` (the gate's box alone, letterboxed by ``preprocess``; before the square crop)::
 
     python -m training.gradcam_eval --out docs/figures/gradcam-on-hand.jpg
-    python -m training.gradcam_eval --whole-image --bundle path/to/old-bundle
+    python -m training.gradcam_eval --input box --bundle path/to/old-bundle
 
 The tabular input is a fixed 65-year-old woman for every image: most of these hands are
 children's (outside the screening population, never screened by the product), and the
@@ -101,16 +102,23 @@ def _rows(manifest: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def model_view(pixels: np.ndarray, whole_image: bool) -> tuple[np.ndarray, Box, str, Box | None]:
+INPUTS = {"square": "square hand crop (the pipeline)", "box": "the gate's box alone (before the square crop)",
+          "whole": "whole film (before the gate)"}
+
+
+def model_view(pixels: np.ndarray, mode: str) -> tuple[np.ndarray, Box, str, Box | None]:
     """(stored pixels the model reads, their region in file coordinates, gate verdict, gate hand box).
 
     The region may reach past the film where :func:`crop_hand` filled a square crop.
     """
     verdict = load_gate().judge(pixels)
     height, width = pixels.shape
-    if whole_image or verdict.hand_box is None:
+    if mode == "whole" or verdict.hand_box is None:
         region: Box = (0, 0, width, height)
         view = pixels
+    elif mode == "box":
+        region = verdict.hand_box
+        view = pixels[region[1] : region[3], region[0] : region[2]]
     else:
         region = crop_bounds(verdict.hand_box, width, height)
         view = crop_hand(pixels, verdict.hand_box)
@@ -183,7 +191,7 @@ def on_mask(point: tuple[int, int] | None, mask: np.ndarray) -> bool:
 
 
 def evaluate(files: list[HandFile], bundle: Path,
-             whole_image: bool) -> tuple[list[Outcome], dict[int, np.ndarray]]:
+             mode: str) -> tuple[list[Outcome], dict[int, np.ndarray]]:
     """One outcome per file; a contact-sheet tile per readable file, by outcome index."""
     from screening.model import load_bundle
     from screening.model.inference import Predictor
@@ -202,7 +210,7 @@ def evaluate(files: list[HandFile], bundle: Path,
             logger.warning("%s: %s", item.path.name, exc.reason)
             outcomes.append(Outcome(item.source, item.path.name, "unreadable", None, None, False, False))
             continue
-        view, region, verdict, box = model_view(pixels, whole_image)
+        view, region, verdict, box = model_view(pixels, mode)
         prepared = preprocess(view, params.size, params.clip_limit, params.tile_grid)
         probs, heatmaps = predictor.predict_arrays(prepared.model_input[np.newaxis], tabular)
         peak = peak_in_file(heatmaps[0], view.shape, region)
@@ -293,7 +301,8 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
 @click.command()
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=PROJECT_ROOT / "models" / "demo", show_default=True, help="Risk-model bundle.")
-@click.option("--whole-image", is_flag=True, help="Feed the whole film (the pipeline before the gate).")
+@click.option("--input", "mode", type=click.Choice(list(INPUTS)), default="square", show_default=True,
+              help="What the model reads: the pipeline's square crop, or an earlier pipeline's input.")
 @click.option("--development", is_flag=True,
               help="Development data only (xray-samples): leave the hold-out out while working on a change.")
 @click.option("--shared", type=click.Path(file_okay=False, path_type=Path), default=SHARED, show_default=True)
@@ -301,16 +310,15 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
               help="Write a contact sheet here (.jpg keeps it small enough for docs/).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write per-image outcomes and the table as JSON here.")
-def main(bundle: Path, whole_image: bool, development: bool, shared: Path, out: Path | None,
+def main(bundle: Path, mode: str, development: bool, shared: Path, out: Path | None,
          json_out: Path | None) -> None:
     """Print, per source, the share of real hands whose Grad-CAM peak lies inside the located hand."""
     if not shared.is_dir():
         raise click.ClickException(f"{shared} not found: the real radiographs live in ../shared")
     files = real_hands(shared, holdout=not development)
-    outcomes, tiles = evaluate(files, bundle, whole_image)
+    outcomes, tiles = evaluate(files, bundle, mode)
     table = summarise(outcomes)
-    mode = "whole image (before the gate)" if whole_image else "square hand crop (the pipeline)"
-    click.echo(f"Grad-CAM peak inside the located hand, model {bundle}, input: {mode}")
+    click.echo(f"Grad-CAM peak inside the located hand, model {bundle}, input: {INPUTS[mode]}")
     click.echo(f"{'source':<22}{'images':>7}{'unreadable':>11}{'rejected':>9}{'located':>8}{'flat':>6}"
                f"{'inside':>7}{'share':>8}{'on hand':>8}{'share':>8}")
     for source, row in table.items():

@@ -12,7 +12,8 @@ phase 2 also lets BatchNorm layers train: keeping them frozen (the Keras advice
 for pretrained nets) would pin them to their initial statistics (mean 0, var 1).
 
 Both phases use focal loss with balanced class weights, EarlyStopping on the
-validation loss with ``restore_best_weights`` and a best checkpoint. Then the
+validation loss with ``restore_best_weights``, a learning rate halved when the
+validation loss stalls, and a best checkpoint. Then the
 held-out split gives the metrics, the calibration temperature and the referral
 threshold; the card records them; the bundle and an HTML report are written.
 """
@@ -113,6 +114,10 @@ def _require_empty(out: Path) -> None:
 def _callbacks(checkpoint: Path, patience: int, log_csv: Path) -> list[keras.callbacks.Callback]:
     return [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        # Halve the learning rate when the validation loss stalls for a third of the patience:
+        # the later epochs then settle instead of swinging (a run's best epoch, and so the
+        # model, was otherwise decided by which swing happened to come last).
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 3)),
         keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
         keras.callbacks.CSVLogger(log_csv, append=True),
     ]

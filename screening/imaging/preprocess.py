@@ -23,6 +23,8 @@ Order of operations, and why:
 3. **Pad to a square** with black, content centred, and replicate gray to 3 channels
    as float32 in [0, 255]: the Keras EfficientNetV2 backbones normalise internally
    (``include_preprocessing=True``) and the compact CNN has its own Rescaling layer.
+   The risk model's inputs are square hand crops (:mod:`screening.anatomy.prepare`),
+   so for them nothing is padded; the gate's view of a whole film is letterboxed.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from screening.accounts import add_user, create_token
+from screening.anatomy.prepare import crop_bounds
 from screening.cli import cli
 from screening.db import BatchStatus, DailyHospitalSummary, Image, Prediction, Quality, Report, session_scope
 from screening.db.models import Role
@@ -101,8 +102,9 @@ def test_knee_refused_children_not_eligible_adults_screened(embedded, tmp_path):
     assert len(adults) == 3 and all(i.id in predicted for i in adults)
     assert all(i.gate_version and i.body_part == "hand_wrist" and len(i.hand_box) == 4 for i in adults)
     store = open_store(embedded)
-    for image in adults:  # what is stored (and screened) is the located hand region, not the film
-        x0, y0, x1, y1 = image.hand_box
+    for image in adults:  # what is stored (and screened) is the square hand region, not the film
+        x0, y0, x1, y1 = crop_bounds(tuple(image.hand_box), image.width, image.height)
+        assert x0 <= image.hand_box[0] and image.hand_box[2] <= x1 and x1 - x0 == y1 - y0
         assert decode_normalised_png(store.get_bytes(image.storage_key)).shape == (y1 - y0, x1 - x0)
     assert (day.screened, day.not_eligible) == (3, children)  # the children are not screened-negative
     if real:
