@@ -256,13 +256,15 @@ def _tile(pixels: np.ndarray, heatmap: np.ndarray, view_shape: tuple[int, int], 
 
 def contact_sheet(tiles: dict[int, np.ndarray], outcomes: list[Outcome], columns: int = 10,
                   limit: int = 40) -> np.ndarray:
-    """Up to ``limit`` tiles of located hands, spread over the sources, misses first so they are seen."""
-    order = sorted((i for i in tiles if outcomes[i].hand_box is not None),
-                   key=lambda i: (outcomes[i].inside, outcomes[i].on_hand, i))
-    misses = [i for i in order if not outcomes[i].on_hand][:limit]
-    hits = [i for i in order if outcomes[i].on_hand]
-    step = max(1, len(hits) // max(1, limit - len(misses)))
-    chosen = misses + hits[::step][: limit - len(misses)]
+    """Up to ``limit`` tiles of located hands: every miss outside the box first, so they are
+    seen, then peaks in the box but off the hand (up to half the rest), then hits on the
+    hand, each group spread over the sources."""
+    located = [i for i in tiles if outcomes[i].hand_box is not None]
+    outside = [i for i in located if not outcomes[i].inside][:limit]
+    off_hand = [i for i in located if outcomes[i].inside and not outcomes[i].on_hand]
+    hits = [i for i in located if outcomes[i].on_hand]
+    chosen = outside + _spread(off_hand, (limit - len(outside)) // 2)
+    chosen += _spread(hits, limit - len(chosen))
     width = 160
     cells = []
     for i in chosen:
@@ -277,6 +279,14 @@ def contact_sheet(tiles: dict[int, np.ndarray], outcomes: list[Outcome], columns
         cells.append(np.full((THUMB, width, 3), 255, np.uint8))
     rows = [np.hstack(cells[r:r + columns]) for r in range(0, len(cells), columns)]
     return np.vstack(rows)
+
+
+def _spread(items: list[int], count: int) -> list[int]:
+    """``count`` of ``items`` (all when fewer), evenly spaced."""
+    if count <= 0 or not items:
+        return []
+    step = max(1, len(items) // count)
+    return items[::step][:count]
 
 
 def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
