@@ -31,7 +31,7 @@ install-test: $(TEST_STAMP)
 demo: install
 	$(BIN)/osteo demo $(ARGS)
 
-## Retrain the shipped demo model on synthetic phantoms (about 8 minutes on 2 CPU cores).
+## Retrain the shipped demo model on synthetic phantoms (10-25 minutes on 2 CPU cores).
 demo-model: install
 	$(BIN)/python -m training.demo --force
 

@@ -2,13 +2,15 @@
 
 Run from the repository root::
 
-    python -m training.demo            # about 10-20 min on a 2-core CPU
+    python -m training.demo            # about 10-25 min on a 2-core CPU
     python -m training.demo --force    # replace an existing models/demo
 
 It (1) generates 3000 training phantoms (seed 0) and 600 independent test
 phantoms (seed 1) under ``var/``, (2) trains the ``compact`` backbone at
-128 px with ``osteo train`` and (3) evaluates the bundle on the independent
-set with ``osteo evaluate`` into ``models/demo/independent-test/``.
+128 px with ``osteo train`` (through the square hand crop; the training split's
+films get real-film context, :mod:`training.film_context`) and (3) evaluates the
+bundle on the independent set with ``osteo evaluate`` into
+``models/demo/independent-test/``.
 
 The compact backbone starts from random weights, so phase 2 uses lr 1e-3 (not
 the 1e-5 meant for ImageNet weights) and BatchNorm momentum 0.9 so its moving
