@@ -18,11 +18,12 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.anatomy.gate import GateVerdict
-from screening.anatomy.prepare import crop_bounds, hand_region
+from screening.anatomy.prepare import hand_region
 from screening.archives import (
     MANIFEST_NAME,
     ArchiveLimits,
@@ -114,10 +115,11 @@ def ingest_item(session: Session, store: ObjectStore, secret: str, state: Ingest
     eligibility = state.population.judge(patient_row.age_months, patient_row.sex)
     pseudonym = pseudonymise(secret, state.hospital.code, patient_row.patient_id)
     patient = _patient(session, state, pseudonym, patient_row.sex)
-    # Measured on the full-resolution crop, before encode_normalised_png may shrink it.
-    x0, y0, _, _ = crop_bounds(gate.hand_box, decoded.width, decoded.height) if gate.hand_box else (0, 0, 0, 0)
+    # Measured on the gate's hand box at full resolution, before encode_normalised_png may shrink
+    # anything: the box, not the model's square crop, whose extra film and edge fill are for the CNN.
+    x0, y0, x1, y1 = gate.hand_box or (0, 0, decoded.width, decoded.height)
     spacing = decoded.metadata.pixel_spacing_mm or patient_row.pixel_spacing_mm  # the file's own tags first
-    measurement = measure_image(crop, (x0, y0), spacing)
+    measurement = measure_image(np.ascontiguousarray(decoded.pixels[y0:y1, x0:x1]), (x0, y0), spacing)
     key = stored_image_key(state.hospital.code, state.batch.id, sha)
     store.put_bytes(key, encode_normalised_png(crop), "image/png")
     quality, reason = _quality(verdict, gate)

@@ -1,9 +1,9 @@
 """The metacarpal measurement of one uploaded image, as ingest records it.
 
 Ingest measures every readable hand (accepted or with a warning, eligible or not) on
-the hand crop at full resolution, before the stored copy is shrunk, so the cortex is
-measured on every pixel the hospital sent. Lines are stored in the uploaded file's own
-pixel frame (the crop's corner added back, :func:`screening.anatomy.prepare.crop_bounds`).
+the gate's hand box at full resolution, before the stored copy is shrunk, so the cortex
+is measured on every pixel the hospital sent. Lines are stored in the uploaded file's own
+pixel frame (the box's corner added back).
 Millimetres only come from a pixel spacing the file or its manifest row gives; never
 from a guessed scale.
 

@@ -1,8 +1,8 @@
 """Checks shared by the tests that run phantom archives through ingest: stored measurements against truth.
 
 Two kinds of check. (1) Wiring, exactly: the measurement stored on an image equals the one
-:func:`screening.measurement.measure_image` gives on the full-resolution hand crop of the
-same file, with the crop's corner as origin and the row's pixel spacing; so ingest measures
+:func:`screening.measurement.measure_image` gives on the full-resolution hand box of the
+same file, with the box's corner as origin and the row's pixel spacing; so ingest measures
 every pixel the hospital sent, in the file's own frame, with the right scale. (2) Frame and
 scale, against the phantom generator's ground truth (``training.phantoms``): each measured
 line lies on its bone's ray (the true axis line, in file pixels), and the outer widths are
@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 from statistics import median
 
-from screening.anatomy.prepare import crop_bounds, hand_region
+from screening.anatomy.prepare import hand_region
 from screening.db import Image
 from screening.imaging import inspect_file
 from screening.measurement import measure_image
@@ -52,15 +52,15 @@ def _along_and_across(p: Point, a: Point, b: Point) -> tuple[float, float]:
 
 
 def expected_columns(archive: Path, image: Image, spacing: float | None) -> dict[str, object]:
-    """What ingest should have stored for ``image``: the measurement of its file's full-resolution crop."""
+    """What ingest should have stored for ``image``: the measurement of its file's full-resolution hand box."""
     with zipfile.ZipFile(archive) as zf:
         data = zf.read(image.filename)
     decoded, _ = inspect_file(data, image.filename)
     assert decoded is not None
-    crop, gate = hand_region(decoded.pixels)
+    _crop, gate = hand_region(decoded.pixels)
     assert gate.hand_box is not None and list(gate.hand_box) == image.hand_box
-    x0, y0, _, _ = crop_bounds(gate.hand_box, decoded.width, decoded.height)
-    return measure_image(crop, (x0, y0), spacing).columns
+    x0, y0, x1, y1 = gate.hand_box
+    return measure_image(decoded.pixels[y0:y1, x0:x1].copy(), (x0, y0), spacing).columns
 
 
 def check_against_truth(images: list[Image], truth: dict[str, dict[str, dict[str, object]]], size: int) -> int:
