@@ -51,10 +51,17 @@ def test_batch_summary_csv_neutralises_text_cells() -> None:
 
 
 def test_every_csv_the_product_writes_goes_through_csvsafe() -> None:
-    """One home for the rule: no other module of the product builds a raw csv writer."""
+    """One home for the rule: no other module of the product builds a raw csv writer.
+
+    The one exception writes no CSV for people: the one-row manifest a single-study upload is
+    wrapped in is read back only by the manifest parser, and neutralising it would change the
+    patient id (and so the pseudonym) it carries.
+    """
     root = Path(__file__).resolve().parents[2]
     raw = re.compile(r"\bcsv\.(writer|DictWriter)\(")
-    offenders = [str(path.relative_to(root)) for package in ("screening", "web", "worker")
+    machine_read = {"screening/csvsafe.py", "screening/wrap_upload.py"}
+    offenders = [path.relative_to(root).as_posix() for package in ("screening", "web", "worker")
                  for path in sorted((root / package).rglob("*.py"))
-                 if raw.search(path.read_text(encoding="utf-8")) and path.name != "csvsafe.py"]
+                 if raw.search(path.read_text(encoding="utf-8"))
+                 and path.relative_to(root).as_posix() not in machine_read]
     assert offenders == []
