@@ -111,8 +111,9 @@ class Settings:
     screening_sexes: tuple[str, ...] = ("F", "M")
     # Render per-patient and batch reports (off for screening-only throughput runs).
     reports_enabled: bool = True
-    # Hospital systems (screening.interop). The key that encrypts the identifiers kept to send
-    # results back into a PACS study (patient and study modules of the source image).
+    # The key that encrypts the identifiers the product keeps (screening.sealing): each hospital's own
+    # patient ids, and what results must carry back into a PACS study. Comma-separated secrets,
+    # newest first, while a rotation is under way (docs/operations.md).
     identifier_key: str = "dev-only-identifier-key-change-me"
     # Our DICOM AE title (as listener and as sender), the listener's port, the seconds a study
     # must go without a new instance before it is screened, and network timeouts.
@@ -204,7 +205,11 @@ def _validate(settings: Settings) -> None:
         )
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError(f"{PREFIX}S3_BUCKET must be set when {PREFIX}STORAGE_BACKEND=s3")
+    if not any(part.strip() for part in settings.identifier_key.split(",")):
+        raise SettingsError(f"{PREFIX}IDENTIFIER_KEY must hold a secret (osteo identifiers new-key)")
     if settings.production:
         for name in ("pseudonym_secret", "secret_key", "identifier_key"):
             if getattr(settings, name).startswith("dev-only"):
                 raise SettingsError(f"{PREFIX}{name.upper()} must be set to a real secret in production")
+        if any(key.strip().startswith("dev-only") for key in settings.identifier_key.split(",")):
+            raise SettingsError(f"{PREFIX}IDENTIFIER_KEY must not hold the development key in production")

@@ -5,7 +5,8 @@ the batch goes on. Every decoded file goes through the hand/wrist gate
 (:mod:`screening.anatomy.prepare`), which refuses other body parts and locates the
 hand; every patient is judged against the screening population
 (:mod:`screening.population`), and a patient outside it is recorded "not eligible"
-and never screened. Identifiers are pseudonymised before anything is stored, and
+and never screened. Identifiers are pseudonymised before anything is stored (the
+hospital's own id is kept only encrypted, :mod:`screening.identity`), and
 only the normalised pixels of the hand region are kept (see
 :mod:`screening.imaging.stored`), so no identifying tag ever reaches the object store. Names and reasons copied from the
 upload are cleaned (:mod:`screening.safe_text`) and made unique within the batch,
@@ -35,6 +36,7 @@ from screening.archives import (
     parse_manifest,
 )
 from screening.db.models import Batch, Hospital, Image, Patient, Quality
+from screening.identity import IdentityCipher
 from screening.imaging import DecodedImage, QualityVerdict, inspect_file
 from screening.imaging.stored import encode_normalised_png, stored_image_key
 from screening.measurement import measure_image, measurement_overlay_key
@@ -55,6 +57,7 @@ class IngestState:
     hospital: Hospital
     manifest: Manifest
     population: ScreeningPopulation
+    cipher: IdentityCipher  # encrypts the hospital's patient id before it is stored
     seen: dict[str, int] = field(default_factory=dict)  # sha256 -> image id in this batch
     patients: dict[str, Patient] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)  # row names given so far in this run
@@ -114,7 +117,7 @@ def ingest_item(session: Session, store: ObjectStore, secret: str, state: Ingest
     assert patient_row is not None
     eligibility = state.population.judge(patient_row.age_months, patient_row.sex)
     pseudonym = pseudonymise(secret, state.hospital.code, patient_row.patient_id)
-    patient = _patient(session, state, pseudonym, patient_row.sex)
+    patient = _patient(session, state, pseudonym, patient_row.sex, patient_row.patient_id)
     # Measured on the gate's hand box at full resolution, before encode_normalised_png may shrink
     # anything: the box, not the model's square crop, whose extra film and edge fill are for the CNN.
     x0, y0, x1, y1 = gate.hand_box or (0, 0, decoded.width, decoded.height)
@@ -195,12 +198,19 @@ def _patient_data(state: IngestState, name: str, decoded: DecodedImage) -> tuple
     return row, ""
 
 
-def _patient(session: Session, state: IngestState, pseudonym: str, sex: str | None) -> Patient:
+def _patient(session: Session, state: IngestState, pseudonym: str, sex: str | None, identifier: str) -> Patient:
+    """The hospital's patient row for ``pseudonym``; created with the identifier encrypted.
+
+    A patient first seen before identifiers were kept gets theirs on the next upload.
+    """
     patient = state.patients.get(pseudonym) or session.scalar(
         select(Patient).where(Patient.hospital_id == state.hospital.id, Patient.pseudonym == pseudonym))
     if patient is None:
-        patient = Patient(hospital_id=state.hospital.id, pseudonym=pseudonym, sex=sex)
+        patient = Patient(hospital_id=state.hospital.id, pseudonym=pseudonym, sex=sex,
+                          identifier=state.cipher.encrypt(identifier.strip()))
         session.add(patient)
         session.flush()
+    elif patient.identifier is None:
+        patient.identifier = state.cipher.encrypt(identifier.strip())
     state.patients[pseudonym] = patient
     return patient

@@ -125,6 +125,15 @@ def find_patient(session: Session, hospital_ids: HospitalIds, pseudonym: str) ->
                                                 in_scope(Patient.hospital_id, hospital_ids)).limit(1))
 
 
+def find_patients(session: Session, hospital_ids: HospitalIds, pseudonyms: Collection[str]) -> list[Patient]:
+    """The visible patients having any of ``pseudonyms`` (a search; see web.authz.search_pseudonyms)."""
+    if not pseudonyms:
+        return []
+    return list(session.scalars(select(Patient).where(Patient.pseudonym.in_(list(pseudonyms)),
+                                                      in_scope(Patient.hospital_id, hospital_ids))
+                                .order_by(Patient.id).limit(10)))
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     prediction: Prediction

@@ -1,13 +1,16 @@
 """Encrypting the few identifiers the product must keep, with a key from the settings.
 
-Pseudonyms are enough for everything the product shows; the exceptions are values
-that must go back to the hospital as they came, such as the patient and study
-modules of a DICOM image that results are written back into
-(:mod:`screening.interop.source`). Those are sealed here with Fernet
-(AES-128-CBC + HMAC-SHA256, from the maintained ``cryptography`` library) under
-``OSTEO_IDENTIFIER_KEY``, stored only in the database, and opened only in memory
-by the step that needs them. Production refuses the development key
-(:mod:`screening.config`).
+Pseudonyms are enough for everything shared; the exceptions are values that must go
+back to the hospital as they came: the patient and study modules of a DICOM image that
+results are written back into (:mod:`screening.interop.source`), and each hospital's own
+patient id, shown to its staff (:mod:`screening.identity`). Those are sealed here with
+Fernet (AES-128-CBC + HMAC-SHA256, from the maintained ``cryptography`` library) under
+``OSTEO_IDENTIFIER_KEY``, stored only in the database, and opened only in memory by the
+step that needs them. Production refuses the development key (:mod:`screening.config`).
+
+``OSTEO_IDENTIFIER_KEY`` may list several secrets, comma-separated, newest first
+(MultiFernet): the first seals, every one opens, and :func:`Sealer.rotate` re-seals a
+token under the first, so a key is replaced without downtime (``osteo identifiers rotate``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from screening.config import Settings
 
@@ -24,13 +27,19 @@ class SealError(ValueError):
     """A sealed value cannot be opened (another key, or damaged)."""
 
 
+def _fernet(secret: str) -> Fernet:
+    # Fernet wants 32 url-safe base64 bytes; any long secret is accepted and hashed to that.
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"osteo-identifiers\x1f" + secret.encode()).digest()))
+
+
 class Sealer:
-    """Seal and open byte strings under one secret."""
+    """Seal byte strings under the newest secret; open them under any of the listed ones."""
 
     def __init__(self, secret: str) -> None:
-        # Fernet wants 32 url-safe base64 bytes; any long secret is accepted and hashed to that.
-        key = base64.urlsafe_b64encode(hashlib.sha256(b"osteo-identifiers\x1f" + secret.encode()).digest())
-        self._fernet = Fernet(key)
+        secrets = [part.strip() for part in secret.split(",") if part.strip()]
+        if not secrets:
+            raise ValueError("OSTEO_IDENTIFIER_KEY is empty")
+        self._fernet = MultiFernet([_fernet(part) for part in secrets])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sealer:
@@ -42,5 +51,12 @@ class Sealer:
     def open(self, token: str) -> bytes:
         try:
             return self._fernet.decrypt(token.encode("ascii"))
+        except (InvalidToken, ValueError):
+            raise SealError("the sealed identifiers cannot be opened with this OSTEO_IDENTIFIER_KEY") from None
+
+    def rotate(self, token: str) -> str:
+        """The same value sealed under the newest secret (SealError when no listed secret opens it)."""
+        try:
+            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except (InvalidToken, ValueError):
             raise SealError("the sealed identifiers cannot be opened with this OSTEO_IDENTIFIER_KEY") from None

@@ -51,8 +51,8 @@ def write_phantom_archive(path: Path, count: int, seed: int = 0, size: int = 320
     return path
 
 
-def make_tiny_bundle(directory: Path, input_size: int = 64) -> Path:
-    """A compact fusion model with random weights: fast to load and run in tests."""
+def make_tiny_bundle(directory: Path, input_size: int = 64, refer_threshold: float = 0.3) -> Path:
+    """A compact fusion model with random weights: fast to load and run in tests (0.0 refers everyone)."""
     import warnings
 
     from screening.model import ModelCard, build_fusion_model, save_bundle
@@ -61,7 +61,7 @@ def make_tiny_bundle(directory: Path, input_size: int = 64) -> Path:
         warnings.simplefilter("ignore")
         model = build_fusion_model("compact", input_size)
     card = ModelCard(name="test-tiny", backbone="compact", input_size=input_size, synthetic_demo=True,
-                     thresholds={"refer_osteoporosis_probability": 0.3})
+                     thresholds={"refer_osteoporosis_probability": refer_threshold})
     save_bundle(model, card, directory)
     return directory
 
@@ -111,3 +111,24 @@ def phantom_dicom(png: Path, *, patient_id: str = "MRN-0042", age_years: int | N
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def set_patient_ids(archive: Path, ids: list[str]) -> list[str]:
+    """Give the manifest rows of a zip from :func:`write_phantom_archive` these patient ids, in order.
+
+    Returns the file names the ids went to.
+    """
+    with zipfile.ZipFile(archive) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    rows = list(csv.DictReader(io.StringIO(members["manifest.csv"].decode())))
+    for row, patient_id in zip(rows, ids, strict=False):
+        row["patient_id"] = patient_id
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    members["manifest.csv"] = out.getvalue().encode()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return [row["file"] for row in rows[:len(ids)]]

@@ -16,8 +16,12 @@ from sqlalchemy.orm import Session
 
 from screening import queries
 from screening.db.models import Batch, Hospital, Patient, Role, User
+from screening.identity import may_see_identifier
+from screening.pseudonyms import pseudonymise
 from web.errors import Problem, bad_request, forbidden, not_found
-from web.state import db
+from web.state import db, state
+
+SEARCH_CHARS = 128
 
 
 def visible_hospital_ids(session: Session, user: User) -> frozenset[int] | None:
@@ -87,3 +91,22 @@ def visible_patient(pseudonym: str) -> Patient:
     if patient is None:
         raise not_found(f"no patient {pseudonym!r} that you can see")
     return patient
+
+
+def search_pseudonyms(session: Session, user: User, text: str) -> list[str]:
+    """The pseudonyms a search box's ``text`` can name: itself (a pseudonym), and for hospital
+    staff the pseudonym of their own hospital's patient id ``text``.
+
+    Only staff can search by a hospital's patient id, and only in their own hospital:
+    anyone else could otherwise test whether a given person was screened there. No
+    identifier is decrypted: the id is hashed as at ingest and the pseudonym looked up.
+    """
+    text = text.strip()[:SEARCH_CHARS]
+    if not text:
+        return []
+    candidates = {text.upper()}
+    if user.role is Role.STAFF and user.hospital_id is not None:
+        own = session.get_one(Hospital, user.hospital_id)
+        if may_see_identifier(user, own.id):
+            candidates.add(pseudonymise(state().settings.pseudonym_secret, own.code, text))
+    return sorted(candidates)

@@ -13,6 +13,7 @@ from typing import Any
 from flask import g, url_for
 
 from screening.db.models import Batch, BatchStatus, DicomDelivery, Image, ModelVersion, Patient, Report
+from screening.identity import identifier_for, identity_cipher
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
 from screening.vocabulary import (
     DISCLAIMER,
@@ -24,11 +25,16 @@ from screening.vocabulary import (
     class_short_label,
     is_finished,
 )
-from web.state import db
+from web.state import db, state
 
 
 def iso(moment: date | datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def identifier_of(patient: Patient | None) -> str | None:
+    """The hospital's own id of ``patient`` when the caller is staff of that hospital, else None."""
+    return identifier_for(identity_cipher(state().settings), g.get("user"), patient)
 
 
 def model_version_json(version: ModelVersion | None, version_id: str | None = None) -> dict[str, Any] | None:
@@ -124,6 +130,8 @@ def result_json(row: ResultRow, reports: dict[int, Report]) -> dict[str, Any]:
                            "osteoporosis": prediction.p_osteoporosis} if prediction else None),
         "referred": prediction.referred if prediction else None,
         "patient": patient.pseudonym if patient else None,
+        # The hospital's own patient id: only for that hospital's staff, None for everyone else.
+        "hospital_patient_id": identifier_of(patient),
         "model_version": prediction.model_version_id if prediction else None,
         **measurement_json(image),
         "links": links,
@@ -166,6 +174,7 @@ def report_links(report: Report) -> dict[str, str]:
 def history_json(patient: Patient, entries: list[HistoryEntry], not_eligible: list[Image]) -> dict[str, Any]:
     return {
         "pseudonym": patient.pseudonym,
+        "hospital_patient_id": identifier_of(patient),
         "hospital": {"code": patient.hospital.code, "name": patient.hospital.name},
         "sex": patient.sex,
         "latest": {
@@ -249,4 +258,5 @@ def template_globals() -> dict[str, Any]:
             "active_model": current_model_version(), "current_user": g.get("user"),
             "class_label": class_short_label, "status_label": batch_status_label,
             "quality_label": QUALITY_LABELS.__getitem__, "screenable": SCREENABLE,
-            "progress": progress, "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}
+            "progress": progress, "identifier_of": identifier_of,
+            "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}

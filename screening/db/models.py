@@ -236,8 +236,12 @@ class Patient(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
-    # Keyed hash of the hospital's patient id; the raw id is never stored.
+    # Keyed hash of the hospital's patient id: the only name shared beyond the hospital.
     pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    # The hospital's own patient id as a Fernet token (screening.identity): decrypted only for
+    # that hospital's staff; searched by pseudonym, never by decrypting. None for rows ingested
+    # before identifiers were kept.
+    identifier: Mapped[str | None] = mapped_column(Text)
     sex: Mapped[str | None] = mapped_column(String(1))
     latest_class: Mapped[RiskClass | None] = mapped_column(_enum(RiskClass, "latest_class"))
     latest_risk: Mapped[float | None] = mapped_column(Float)  # P(osteoporosis)

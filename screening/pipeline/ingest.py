@@ -25,6 +25,7 @@ from screening.config import Settings
 from screening.db.models import Batch, BatchStatus, Hospital, Image, Prediction, Quality
 from screening.db.session import session_scope
 from screening.faults import is_infrastructure_error
+from screening.identity import identity_cipher
 from screening.ingest import (
     IngestState,
     add_image,
@@ -121,7 +122,8 @@ def _ingest_file(ctx: PipelineContext, batch_id: str, path: Path) -> None:
     with session_scope(ctx.database_url) as session:
         batch = session.get_one(Batch, batch_id)
         state = IngestState(batch=batch, hospital=session.get_one(Hospital, batch.hospital_id), manifest=manifest,
-                            population=ScreeningPopulation.from_settings(ctx.settings))
+                            population=ScreeningPopulation.from_settings(ctx.settings),
+                            cipher=identity_cipher(ctx.settings))
         earlier = {img.filename: img for img in session.scalars(select(Image).where(Image.batch_id == batch_id))}
         predicted = set(session.scalars(select(Prediction.image_id).where(Prediction.batch_id == batch_id)))
         state.seen.update({img.sha256: img.id for img in earlier.values() if img.sha256 and img.quality in SCREENABLE})

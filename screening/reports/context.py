@@ -176,6 +176,9 @@ class PatientReportContext:
     images: tuple[ImageResult, ...]
     priors: tuple[PriorScreening, ...] = ()
     refer_threshold: float | None = None
+    # The hospital's own patient id: set only on reports rendered for that hospital's staff
+    # (screening.reports.identified), never on stored ones.
+    hospital_patient_id: str | None = None
 
     @property
     def age_text(self) -> str:
@@ -212,6 +215,7 @@ class ReferralEntry:
     sex: str | None
     predicted_class: RiskClass
     p_osteoporosis: float
+    hospital_patient_id: str | None = None  # only in summaries rendered for the hospital's staff
 
     @property
     def age_text(self) -> str:

@@ -137,8 +137,12 @@ def test_batch_completes_and_the_patient_report_opens(page, worker_server: LiveS
     overlay_url = measured.first.locator("[data-measurement-overlay]").get_attribute("href")
     assert overlay_url and overlay_url.endswith("/overlay/measurement")
     save_screenshot(page, "hospital-batch")
+    ids = _manifest_ids(archive)  # staff see their own patient ids (issue 15, item 1)
+    assert any(patient_id in page.inner_text("table.data >> nth=-1") for patient_id in ids)
     measured.first.locator("a[href^='/patients/P']").click()
     assert "Patient" in page.inner_text("h1")
+    own_id = page.inner_text("h1 [data-identifier]")
+    assert own_id in ids
     assert page.locator("svg.chart").count() == 1
     card = page.locator("[data-measured-bone]")
     shown = card.inner_text().lower()  # table headers are upper-cased by the stylesheet
@@ -153,4 +157,18 @@ def test_batch_completes_and_the_patient_report_opens(page, worker_server: LiveS
     report = popup.value
     report.wait_for_load_state()
     text = report.inner_text("body")
-    assert "DXA" in text and "Measured bone" in text and "Schreiber" in text
+    assert "DXA" in text and "Measured bone" in text and "Schreiber" in text and own_id in text
+    other = next(patient_id for patient_id in ids if patient_id != own_id)
+    page.goto(f"{live.url}/patients")
+    page.fill("input[name=q]", other)
+    page.click("text=Open patient")
+    assert page.inner_text("h1 [data-identifier]") == other and "/patients/P" in page.url and other not in page.url
+
+
+def _manifest_ids(archive: Path) -> list[str]:
+    import csv
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        return [row["patient_id"] for row in csv.DictReader(io.StringIO(zf.read("manifest.csv").decode()))]

@@ -10,6 +10,7 @@ from flask import Response, g, request, send_file, url_for
 from screening import queries
 from screening.csvsafe import safe_writer
 from screening.db.models import Batch, BatchStatus
+from screening.identity import may_see_identifier
 from screening.pipeline.problems import list_problems
 from screening.storage import ObjectNotFound
 from web.api import api
@@ -18,14 +19,15 @@ from web.auth import api_login_required
 from web.authz import visible_batch, visible_hospital_ids
 from web.deliveries import resend_visible_delivery
 from web.errors import Problem, bad_request, not_found
-from web.presenters import DISCLAIMER, batch_json, delivery_json, result_json
+from web.presenters import DISCLAIMER, batch_json, delivery_json, identifier_of, result_json
 from web.security import isolate_stored_file
 from web.state import db, state
 from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
 
 CSV_COLUMNS = ("filename", "quality", "reason", "error", "class", "p_normal", "p_osteopenia", "p_osteoporosis",
                "referred", "patient", "model_version", "eligible", "eligibility_reason",
-               "measured", "cortical_index", "cortical_thickness_mm", "measurement_reason", "radiogrammetry_version")
+               "measured", "cortical_index", "cortical_thickness_mm", "measurement_reason", "radiogrammetry_version",
+               "hospital_patient_id")
 
 
 @api.post("/batches")
@@ -129,7 +131,8 @@ def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
                          r["patient"] or "", r["model_version"] or "",
                          _yes_no(r["eligible"]), r["eligibility_reason"] or "",
                          _yes_no(r["measured"]), _num(r["cortical_index"]), _num(r["cortical_thickness_mm"], 3),
-                         r["measurement_reason"] or "", r["radiogrammetry_version"] or ""])
+                         r["measurement_reason"] or "", r["radiogrammetry_version"] or "",
+                         r["hospital_patient_id"] or ""])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="batch-{batch.id}-results.csv"'
     return response
@@ -150,6 +153,13 @@ def batch_summary_document(batch_id: str) -> Response:
     batch = visible_batch(batch_id)
     if not batch.summary_key:
         raise not_found("this batch has no summary report yet")
+    if may_see_identifier(g.user, batch.hospital_id):
+        from screening.reports.identified import batch_summary_html
+
+        # The hospital's own staff get the referral list with their patient ids (rendered now, never stored).
+        body = batch_summary_html(db(), batch, identifier_of)
+        return isolate_stored_file(send_file(io.BytesIO(body), mimetype="text/html; charset=utf-8",
+                                             download_name=batch.summary_key.rsplit("/", 1)[-1]))
     try:
         stream = state().store.open(batch.summary_key)
         content_type = state().store.content_type(batch.summary_key)

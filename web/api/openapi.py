@@ -174,6 +174,14 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "FHIR Bundle",
                               "content": {"application/fhir+json": {"schema": {"type": "object"}}}}, **ERRORS},
     }},
+    "/patients/lookup": {"post": {
+        "summary": "Find a patient by pseudonym, or (hospital staff) by their hospital's own patient id",
+        "description": "A POST so the id is never part of a URL or an access log. Only staff can look up by "
+                       "their own hospital's patient id; 404 when no patient you can see matches.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id"], "properties": {"id": {"type": "string", "maxLength": 128}}}}}},
+        "responses": {"200": _json(_ref("Patient"), "The patient"), **ERRORS},
+    }},
     "/reports/{report_id}.{fmt}": {"get": {
         "summary": "Download a patient report (audited)",
         "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}},
@@ -242,7 +250,10 @@ SCHEMAS: dict[str, Any] = {
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
         "next_offset": {"type": "integer", "nullable": True}, **_COMMON}},
     "Patient": {"type": "object", "properties": {
-        "pseudonym": {"type": "string"}, "latest": {"type": "object"},
+        "pseudonym": {"type": "string"},
+        "hospital_patient_id": {"type": "string", "nullable": True,
+                                "description": "the hospital's own patient id: only for that hospital's staff"},
+        "latest": {"type": "object"},
         "history": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
     "Summary": {"type": "object", "properties": {
         "level": {"type": "string"}, "from": {"type": "string", "nullable": True},

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from screening import queries
 from web.auth import login_required
-from web.authz import visible_hospital_ids, visible_patient
+from web.authz import search_pseudonyms, visible_hospital_ids, visible_patient
 from web.charts import line_chart
 from web.dashboard import dashboard
 from web.state import db
@@ -20,6 +21,27 @@ def patients() -> str:
     referred_only = request.args.get("referred") == "1"
     rows, total = queries.list_patients(db(), visible_hospital_ids(db(), g.user), PAGE_SIZE, 0, referred_only)
     return render_template("patients.html", patients=rows, total=total, referred_only=referred_only)
+
+
+@dashboard.post("/patients/find")
+@login_required
+def find_patient() -> Response:
+    """Open a patient by pseudonym or (staff) by their hospital's patient id.
+
+    A POST, so a patient id typed here never appears in a URL, a server log or the
+    browser history; the answer is a redirect to the patient's page (by pseudonym).
+    """
+    text = request.form.get("q", "")
+    found = queries.find_patients(db(), visible_hospital_ids(db(), g.user), search_pseudonyms(db(), g.user, text))
+    if len(found) == 1:
+        return redirect(url_for("dashboard.patient_page", pseudonym=found[0].pseudonym))
+    flash("No patient of yours has this id or pseudonym." if text.strip() else "Type an id or a pseudonym.",
+          "error")
+    return redirect(request.form.get("back") if _same_site(request.form.get("back")) else url_for("dashboard.patients"))
+
+
+def _same_site(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//")
 
 
 @dashboard.get("/patients/<pseudonym>")

@@ -2,6 +2,7 @@
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from screening.accounts import hash_token
 from screening.cli import cli
@@ -88,3 +89,25 @@ def test_init_with_unreachable_object_store_names_it(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["init"])
     assert result.exit_code != 0
     assert "object store" in result.output and "127.0.0.1:1" in result.output
+
+
+def test_identifier_key_rotation(run, tmp_path, monkeypatch):
+    from screening.db import Patient
+    from screening.identity import IdentityCipher, identity_cipher
+    from screening.sealing import Sealer
+
+    run("hospital", "add", "DH1", "--name", "One", "--district", "North", "--region", "Coast")
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        session.add(Patient(hospital_id=1, pseudonym="PX", identifier=identity_cipher(settings).encrypt("MRN-9")))
+    new = run("identifiers", "new-key").output.strip()
+    assert len(new) >= 40
+    monkeypatch.setenv("OSTEO_IDENTIFIER_KEY", f"{new},{settings.identifier_key}")
+    assert "patients: re-encrypted 1 with the newest key" in run("identifiers", "rotate").output
+    with session_scope(settings.database_url) as session:
+        token = session.scalar(select(Patient.identifier))
+        assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == "identifiers.rotate"))
+    assert IdentityCipher(Sealer(new)).decrypt(token) == "MRN-9"
+    monkeypatch.setenv("OSTEO_IDENTIFIER_KEY", "another-secret")  # the key the ids were written with is gone
+    failed = run("identifiers", "rotate", ok=False)
+    assert "1 identifiers could not be decrypted" in failed.output
