@@ -132,3 +132,50 @@ def set_patient_ids(archive: Path, ids: list[str]) -> list[str]:
         for name, data in members.items():
             zf.writestr(name, data)
     return [row["file"] for row in rows[:len(ids)]]
+
+
+def add_referred_batch(session, settings, hospital_code: str, count: int, created, model_version_id: str,
+                       prefix: str = "MRN-"):  # type: ignore[no-untyped-def]
+    """A finished batch of ``count`` referred patients (hospital ids ``{prefix}00000``...), referrals opened.
+
+    Patient n has P(osteoporosis) 0.30 + n/200 (osteoporosis from 0.5 up), sex M when n % 3 == 0,
+    age 52 + n % 40 years. Returns the batch.
+    """
+    from sqlalchemy import select
+
+    from screening.accounts import get_hospital
+    from screening.db.models import Batch, BatchStatus, Image, Patient, Prediction, Quality, RiskClass
+    from screening.followup.referrals import open_referrals
+    from screening.identity import identity_cipher
+    from screening.pseudonyms import pseudonymise
+
+    hospital = get_hospital(session, hospital_code)
+    cipher = identity_cipher(settings)
+    batch = Batch(hospital_id=hospital.id, original_filename=f"{prefix.strip('-').lower()}-day.zip",
+                  status=BatchStatus.COMPLETE, model_version_id=model_version_id, created_at=created,
+                  finished_at=created)
+    session.add(batch)
+    session.flush()
+    for n in range(count):
+        identifier = f"{prefix}{n:05d}"
+        pseudonym = pseudonymise(settings.pseudonym_secret, hospital.code, identifier)
+        patient = session.scalar(select(Patient).where(Patient.hospital_id == hospital.id,
+                                                       Patient.pseudonym == pseudonym))
+        if patient is None:  # a patient screened before keeps their row
+            patient = Patient(hospital_id=hospital.id, sex="M" if n % 3 == 0 else "F", pseudonym=pseudonym,
+                              identifier=cipher.encrypt(identifier))
+            session.add(patient)
+            session.flush()
+        image = Image(batch_id=batch.id, hospital_id=hospital.id, patient_id=patient.id, filename=f"ward-{n:03d}.png",
+                      age_months=(52 + n % 40) * 12, sex=patient.sex, quality=Quality.ACCEPTED)
+        session.add(image)
+        session.flush()
+        p = 0.30 + n / 200
+        session.add(Prediction(image_id=image.id, batch_id=batch.id, hospital_id=hospital.id, patient_id=patient.id,
+                               model_version_id=model_version_id,
+                               predicted_class=RiskClass.OSTEOPOROSIS if p >= 0.5 else RiskClass.OSTEOPENIA,
+                               p_normal=0.1, p_osteopenia=0.9 - p, p_osteoporosis=p, referred=True,
+                               created_at=created))
+    session.flush()
+    open_referrals(session, batch.id)
+    return batch

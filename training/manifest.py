@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from training.who import WHO_CLASSES, who_class
+from training.who import T_SCORE_RANGE, WHO_CLASSES, who_class
 
 MAX_AGE_YEARS = 130.0
-T_SCORE_RANGE = (-8.0, 6.0)
 SPLIT_SEED = 42
 VALIDATION_FOLDS = 5  # one fold of five: an 80/20 split
 MIN_PER_CLASS = VALIDATION_FOLDS

@@ -1,7 +1,9 @@
-"""WHO bone-density categories from a DXA T-score.
+"""WHO bone-density categories from a DXA T-score, for training.
 
-Kept free of TensorFlow so that the phantom generator and manifest checks run
-without the ML stack. The order matches the model's output order
+The rule itself lives in :mod:`screening.followup.dxa` (the follow-up of referrals
+classes DXA results with it too); this adds the vectorised form phantoms and
+manifests use. Kept free of TensorFlow so that the phantom generator and manifest
+checks run without the ML stack. The order matches the model's output order
 (``screening.model.CLASS_NAMES``); a unit test keeps the two in step.
 """
 
@@ -9,22 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from screening.followup.dxa import NORMAL_MIN_T, OSTEOPOROSIS_MAX_T, T_SCORE_RANGE, who_class
 from screening.vocabulary import CLASS_NAMES
 
 WHO_CLASSES: tuple[str, ...] = CLASS_NAMES
-
-# WHO: normal >= -1.0; low bone mass (osteopenia) between; osteoporosis <= -2.5.
-NORMAL_MIN_T = -1.0
-OSTEOPOROSIS_MAX_T = -2.5
-
-
-def who_class(t_score: float) -> str:
-    """The WHO category name of one T-score."""
-    if t_score >= NORMAL_MIN_T:
-        return "normal"
-    if t_score <= OSTEOPOROSIS_MAX_T:
-        return "osteoporosis"
-    return "osteopenia"
+__all__ = ["NORMAL_MIN_T", "OSTEOPOROSIS_MAX_T", "T_SCORE_RANGE", "WHO_CLASSES", "who_class", "who_class_index"]
 
 
 def who_class_index(t_scores: np.ndarray) -> np.ndarray:

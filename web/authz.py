@@ -56,6 +56,11 @@ def is_admin(user: User | None) -> bool:
     return user is not None and user.role is Role.ADMIN
 
 
+def may_record_follow_up(user: User, hospital_id: int | None) -> bool:
+    """Referral states and DXA results: the hospital's own staff, and admins; officials only read."""
+    return user.role is Role.ADMIN or (user.role is Role.STAFF and user.hospital_id == hospital_id)
+
+
 def upload_hospital(session: Session, user: User, code: str | None) -> Hospital:
     """The hospital an upload by ``user`` belongs to, or a 4xx saying why it may not happen.
 

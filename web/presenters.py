@@ -12,7 +12,21 @@ from typing import Any
 
 from flask import g, url_for
 
-from screening.db.models import Batch, BatchStatus, DicomDelivery, Image, ModelVersion, Patient, Report
+from screening.db.models import (
+    Batch,
+    BatchStatus,
+    DicomDelivery,
+    FollowUpState,
+    Image,
+    ModelVersion,
+    Patient,
+    ReferralEvent,
+    Report,
+    RiskClass,
+)
+from screening.followup.dxa import who_class
+from screening.followup.states import state_label
+from screening.followup.worklist import WorklistRow
 from screening.identity import identifier_for, identity_cipher
 from screening.queries import HistoryEntry, ResultRow, Summary, SummaryGroup, active_model_version
 from screening.vocabulary import (
@@ -214,6 +228,48 @@ def history_json(patient: Patient, entries: list[HistoryEntry], not_eligible: li
     }
 
 
+def referral_json(row: WorklistRow) -> dict[str, Any]:
+    """One referral of the worklist: who (pseudonym; the hospital's id for its staff), what, and its follow-up."""
+    referral = row.referral
+    dxa = None
+    if referral.dxa_date is not None and referral.t_lowest is not None:
+        dxa = {"date": iso(referral.dxa_date), "device": referral.dxa_device,
+               "t_femoral_neck": referral.t_femoral_neck, "t_total_hip": referral.t_total_hip,
+               "t_lumbar_spine": referral.t_lumbar_spine, "t_lowest": referral.t_lowest,
+               "who_class": who_class(referral.t_lowest), "recorded_at": iso(referral.dxa_recorded_at)}
+    return {
+        "id": referral.id,
+        "hospital": {"code": row.hospital.code, "name": row.hospital.name},
+        "patient": row.patient.pseudonym,
+        "hospital_patient_id": identifier_of(row.patient),
+        "age_years": row.age_years,
+        "sex": referral.sex,
+        "file": row.image.filename,
+        "image_id": row.image.id,
+        "batch": {"id": row.batch.id, "filename": row.batch.original_filename},
+        "referred_on": iso(referral.referred_on),
+        "class": RiskClass(referral.predicted_class).value,
+        "p_osteoporosis": round(referral.p_osteoporosis, 4),
+        "model_version": referral.model_version_id,
+        "refer_threshold": referral.refer_threshold,
+        "state": FollowUpState(referral.state).value,
+        "state_label": state_label(referral.state),
+        "state_on": iso(referral.state_on),
+        "state_changed_at": iso(referral.state_changed_at),
+        "state_changed_by": row.changed_by,
+        "dxa": dxa,
+        "links": {"self": url_for("api.get_referral", referral_id=referral.id),
+                  "page": url_for("dashboard.referral_page", referral_id=referral.id),
+                  "patient": url_for("api.get_patient", pseudonym=row.patient.pseudonym)},
+    }
+
+
+def referral_event_json(event: ReferralEvent) -> dict[str, Any]:
+    return {"at": iso(event.at), "by": event.user.email if event.user else None, "kind": event.kind,
+            "from_state": event.from_state, "to_state": event.to_state, "on": iso(event.happened_on),
+            "note": event.note or None, "details": event.details or {}}
+
+
 def rate(value: float | None) -> float | None:
     return round(value, 4) if value is not None else None
 
@@ -258,5 +314,6 @@ def template_globals() -> dict[str, Any]:
             "active_model": current_model_version(), "current_user": g.get("user"),
             "class_label": class_short_label, "status_label": batch_status_label,
             "quality_label": QUALITY_LABELS.__getitem__, "screenable": SCREENABLE,
-            "progress": progress, "identifier_of": identifier_of,
+            "progress": progress, "identifier_of": identifier_of, "state_label": state_label,
+            "who_class": who_class,
             "pct": lambda v: "–" if v is None else f"{100 * v:.1f} %"}

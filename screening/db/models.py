@@ -99,6 +99,17 @@ class RiskClass(str, enum.Enum):
     OSTEOPOROSIS = "osteoporosis"
 
 
+class FollowUpState(str, enum.Enum):
+    """Where a referral stands (screening.followup.states says which moves are allowed)."""
+
+    TO_CONTACT = "to_contact"
+    CONTACTED = "contacted"
+    DXA_BOOKED = "dxa_booked"
+    DXA_DONE = "dxa_done"
+    DECLINED = "declined"
+    LOST = "lost_to_follow_up"
+
+
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as plain strings with a CHECK constraint: portable and readable in SQL.
     return Enum(cls, name=name, native_enum=False, create_constraint=True, length=32,
@@ -436,6 +447,78 @@ class DicomDelivery(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     destination: Mapped[DicomDestination] = relationship()
+
+
+class Referral(Base):
+    """One referral for DXA: opened when finalize finds a referred patient with no open referral.
+
+    The screening that opened it is kept (batch, the image whose result is the patient's
+    overall result, its class and P(osteoporosis), the model version and the referral
+    threshold it was judged by); the follow-up state and the DXA result are added by
+    hospital staff (screening.followup.referrals), every change also a ReferralEvent.
+    """
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "batch_id"),
+        Index("ix_referrals_hospital_referred", "hospital_id", "referred_on"),
+        Index("ix_referrals_referred_on", "referred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id"))
+    model_version_id: Mapped[str | None] = mapped_column(ForeignKey("model_versions.id"))
+    refer_threshold: Mapped[float | None] = mapped_column(Float)
+    # The batch's upload time and its UTC day (the day every figure counts it on).
+    referred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    referred_on: Mapped[date] = mapped_column(Date)
+    predicted_class: Mapped[RiskClass] = mapped_column(_enum(RiskClass, "referral_class"))
+    p_osteoporosis: Mapped[float] = mapped_column(Float)
+    age_months: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    state: Mapped[FollowUpState] = mapped_column(_enum(FollowUpState, "follow_up_state"),
+                                                 default=FollowUpState.TO_CONTACT, index=True)
+    state_on: Mapped[date] = mapped_column(Date)  # the day the state was reached (as told by staff)
+    state_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    state_changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The DXA result (WHO: the lowest of the T-scores decides), recorded by staff.
+    dxa_date: Mapped[date | None] = mapped_column(Date)
+    dxa_device: Mapped[str | None] = mapped_column(String(100))
+    t_femoral_neck: Mapped[float | None] = mapped_column(Float)
+    t_total_hip: Mapped[float | None] = mapped_column(Float)
+    t_lumbar_spine: Mapped[float | None] = mapped_column(Float)
+    t_lowest: Mapped[float | None] = mapped_column(Float)
+    dxa_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dxa_recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    patient: Mapped[Patient] = relationship()
+    batch: Mapped[Batch] = relationship()
+    image: Mapped[Image] = relationship()
+    changed_by: Mapped[User | None] = relationship(foreign_keys=[state_changed_by])
+
+
+class ReferralEvent(Base):
+    """The history of a referral: each state change and each DXA result recorded, by whom and when."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # "opened", "state", "dxa"
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    happened_on: Mapped[date | None] = mapped_column(Date)  # the day it happened, as told by staff
+    note: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
 
 
 class AuditEvent(Base):

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__)
 
-from web.api import batches, dicomweb, docs, downloads, fhir, patients, screenings, summary  # noqa: E402,F401  (routes register on import)
+from web.api import batches, dicomweb, docs, downloads, fhir, patients, referrals, screenings, summary  # noqa: E402,F401,E501  (routes register on import)

@@ -29,6 +29,7 @@ PAGE = [
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
 ]
 BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}
+REFERRAL_ID = {"name": "referral_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
 def _binary(media: str, description: str) -> dict[str, Any]:
@@ -189,6 +190,73 @@ PATHS: dict[str, Any] = {
                         "schema": {"type": "string", "enum": ["pdf", "html"]}}],
         "responses": {"200": _binary("application/pdf", "The report"), **ERRORS},
     }},
+    "/referrals": {"get": {
+        "summary": "The referral worklist: referrals you may see with their follow-up, filtered, sorted, paged",
+        "description": "Staff see their hospital's patient id in 'hospital_patient_id' (null for everyone else). "
+                       "format=csv gives every matching row (no paging) with the same columns as the page's export.",
+        "parameters": [*PAGE,
+                       {"name": "sort", "in": "query", "schema": {"type": "string"},
+                        "description": "referred, risk, age, class, state, changed, dxa, t, file, hospital; "
+                                       "prefix '-' for descending (default -referred)"},
+                       {"name": "state", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
+                        "description": "open, all, to_contact, contacted, dxa_booked, dxa_done, declined, "
+                                       "lost_to_follow_up (repeat for several)"},
+                       {"name": "class", "in": "query", "schema": {"type": "string"}},
+                       {"name": "sex", "in": "query", "schema": {"type": "string", "enum": ["F", "M"]}},
+                       {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                       {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                       {"name": "age_min", "in": "query", "schema": {"type": "integer"}},
+                       {"name": "age_max", "in": "query", "schema": {"type": "integer"}},
+                       {"name": "dxa", "in": "query", "schema": {"type": "string", "enum": ["with", "without"]}},
+                       {"name": "batch", "in": "query", "schema": {"type": "string"}},
+                       {"name": "hospital", "in": "query", "schema": {"type": "string"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"},
+                        "description": "a pseudonym, or part of a file name"},
+                       {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+        "responses": {"200": {"description": "A page of referrals, or all of them as CSV",
+                              "content": {"application/json": {"schema": _ref("Page")},
+                                          "text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
+    }},
+    "/referrals/{referral_id}": {"get": {
+        "summary": "One referral with its follow-up history",
+        "parameters": [REFERRAL_ID],
+        "responses": {"200": _json(_ref("Referral"), "The referral"), **ERRORS},
+    }},
+    "/referrals/{referral_id}/state": {"post": {
+        "summary": "Change the follow-up state (hospital staff and admins; audited)",
+        "description": "'dxa_done' is reached only by recording the DXA result; 422 says why a move is refused.",
+        "parameters": [REFERRAL_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["state"], "properties": {
+                "state": {"type": "string", "enum": ["to_contact", "contacted", "dxa_booked", "declined",
+                                                     "lost_to_follow_up"]},
+                "on": {"type": "string", "format": "date", "description": "when it happened (default today)"},
+                "note": {"type": "string", "maxLength": 1000}}}}}},
+        "responses": {"200": _json(_ref("Referral"), "The referral, changed"), "403": PROBLEM, "422": PROBLEM,
+                      **ERRORS},
+    }},
+    "/referrals/{referral_id}/dxa": {"put": {
+        "summary": "Record or correct the DXA result (hospital staff and admins; audited)",
+        "parameters": [REFERRAL_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DxaResult")}}},
+        "responses": {"200": _json(_ref("Referral"), "The referral, now 'dxa_done'"), "403": PROBLEM,
+                      "422": PROBLEM, **ERRORS},
+    }},
+    "/referrals/dxa-import": {"post": {
+        "summary": "Import DXA results from CSV: every row, or none (hospital staff and admins; audited)",
+        "description": "Columns: referral_id or patient (pseudonym, or for staff their hospital's patient id), "
+                       "dxa_date, device, t_femoral_neck, t_total_hip, t_lumbar_spine, note. A 422 lists every "
+                       "problem with its line, and nothing is recorded. Importing the same file again changes "
+                       "nothing.",
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"200": _json({"type": "object", "properties": {
+            "recorded": {"type": "integer"}, "unchanged": {"type": "integer"},
+            "referrals": {"type": "array", "items": {"type": "integer"}}}}, "Imported"),
+            "403": PROBLEM, "422": PROBLEM, **ERRORS},
+    }},
     "/images/{image_id}/overlay/{colormap}": {"get": {
         "summary": "Grad-CAM overlay (jet, hot, viridis) or the CLAHE image of a screened X-ray, or the lines of "
                    "its metacarpal measurement (measurement; any measured hand, screened or not) (audited)",
@@ -255,6 +323,23 @@ SCHEMAS: dict[str, Any] = {
                                 "description": "the hospital's own patient id: only for that hospital's staff"},
         "latest": {"type": "object"},
         "history": {"type": "array", "items": {"type": "object"}}, **_COMMON}},
+    "Referral": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "hospital": {"type": "object"}, "patient": {"type": "string"},
+        "hospital_patient_id": {"type": "string", "nullable": True}, "age_years": {"type": "number"},
+        "sex": {"type": "string"}, "file": {"type": "string"}, "batch": {"type": "object"},
+        "referred_on": {"type": "string", "format": "date"}, "class": {"type": "string"},
+        "p_osteoporosis": {"type": "number"}, "model_version": {"type": "string"},
+        "refer_threshold": {"type": "number", "nullable": True}, "state": {"type": "string"},
+        "state_on": {"type": "string", "format": "date"}, "state_changed_by": {"type": "string", "nullable": True},
+        "dxa": {"type": "object", "nullable": True}, "history": {"type": "array", "items": {"type": "object"}},
+        **_COMMON}},
+    "DxaResult": {"type": "object", "required": ["dxa_date"], "properties": {
+        "dxa_date": {"type": "string", "format": "date"}, "device": {"type": "string", "maxLength": 100},
+        "t_femoral_neck": {"type": "number", "minimum": -8, "maximum": 6},
+        "t_total_hip": {"type": "number", "minimum": -8, "maximum": 6},
+        "t_lumbar_spine": {"type": "number", "minimum": -8, "maximum": 6},
+        "note": {"type": "string", "maxLength": 1000}},
+        "description": "At least one T-score; the lowest decides the WHO category."},
     "Summary": {"type": "object", "properties": {
         "level": {"type": "string"}, "from": {"type": "string", "nullable": True},
         "to": {"type": "string", "nullable": True}, "total": {"type": "object"},

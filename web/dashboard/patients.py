@@ -6,6 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from screening import queries
+from screening.followup.worklist import referrals_of
 from web.auth import login_required
 from web.authz import search_pseudonyms, visible_hospital_ids, visible_patient
 from web.charts import line_chart
@@ -34,6 +35,10 @@ def find_patient() -> Response:
     text = request.form.get("q", "")
     found = queries.find_patients(db(), visible_hospital_ids(db(), g.user), search_pseudonyms(db(), g.user, text))
     if len(found) == 1:
+        if request.form.get("target") == "referral":
+            referrals = referrals_of(db(), found[0])
+            if referrals:
+                return redirect(url_for("dashboard.referral_page", referral_id=referrals[0].id))
         return redirect(url_for("dashboard.patient_page", pseudonym=found[0].pseudonym))
     flash("No patient of yours has this id or pseudonym." if text.strip() else "Type an id or a pseudonym.",
           "error")
