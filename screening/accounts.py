@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -147,3 +147,23 @@ def audit(session: Session, action: str, user_id: int | None = None, target_type
     """Record who did what; written in the caller's transaction so it commits with the change."""
     session.add(AuditEvent(action=action, user_id=user_id, target_type=target_type,
                            target_id=target_id, ip=ip, details=dict(details)))
+
+
+def visible_hospital_ids(session: Session, user: User) -> frozenset[int] | None:
+    """Ids of the hospitals ``user`` may read; None means all (admins).
+
+    Staff: their own hospital. Officials: every hospital of their district and/or region.
+    The one home of this rule: the web app (per request) and the CLI (``--user``) both ask here.
+    """
+    if user.role is Role.ADMIN:
+        return None
+    if user.role is Role.STAFF:
+        return frozenset({user.hospital_id}) if user.hospital_id else frozenset()
+    areas = []
+    if user.district:
+        areas.append(Hospital.district == user.district)
+    if user.region:
+        areas.append(Hospital.region == user.region)
+    if not areas:
+        return frozenset()
+    return frozenset(session.scalars(select(Hospital.id).where(or_(*areas))))

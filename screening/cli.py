@@ -31,6 +31,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "train": "training.cli:train",
     "evaluate": "training.cli:evaluate",
     "evaluate-candidate": "training.cli:evaluate_candidate",
+    "export-training": "screening.cli_export:export_training_command",
+    "model": "screening.cli_models:model",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -49,6 +51,8 @@ SHORT_HELP: dict[str, str] = {
     "train": "Train a model bundle on a labelled manifest.",
     "evaluate": "Evaluate a model bundle on a labelled manifest.",
     "evaluate-candidate": "Compare a candidate model with the active one on DXA-confirmed cases.",
+    "export-training": "Export DXA-confirmed images as a training manifest.",
+    "model": "Model versions: add a bundle, list, promote one to active.",
 }
 
 

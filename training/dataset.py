@@ -45,14 +45,19 @@ def _pixels(path: str) -> np.ndarray:
         return decode_image(fh.read(), filename=path).pixels
 
 
-def locate_hands(paths: list[str]) -> np.ndarray:
+def locate_hands(paths: list[str], cropped: list[bool] | None = None) -> np.ndarray:
     """(N, 4) int32 hand boxes from the gate, NO_BOX where it rejected the file.
 
     Training and evaluation sets should hold hand/wrist films only; a rejected one
     is logged and kept whole rather than silently dropped, so set sizes never change.
+    Files marked ``cropped`` (manifest ``hand_crop=yes``: the hand region stored at
+    ingest) are used whole without asking the gate, as inference uses them.
     """
     boxes = []
-    for path in paths:
+    for index, path in enumerate(paths):
+        if cropped is not None and cropped[index]:
+            boxes.append(NO_BOX)
+            continue
         _crop, verdict = hand_region(_pixels(path))
         if verdict.hand_box is None:
             logger.warning("hand gate rejected a training image (%s): %s", path, verdict.reason)
@@ -128,7 +133,8 @@ def make_dataset(
         return image
 
     indices = np.arange(len(paths), dtype=np.int64)
-    images = tf.data.Dataset.from_tensor_slices((paths, locate_hands(paths), indices)).map(
+    boxes = locate_hands(paths, [r.hand_crop for r in manifest.rows])
+    images = tf.data.Dataset.from_tensor_slices((paths, boxes, indices)).map(
         load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     rest = tf.data.Dataset.from_tensor_slices((tabular_inputs(manifest), one_hot_labels(manifest, num_classes)))

@@ -5,7 +5,10 @@ A manifest is a CSV file with one row per image::
     file,patient_id,age_years,sex,label            (or age_months; or t_score)
     images/0001.png,P001,67,F,osteopenia
 
-``file`` is relative to the manifest's folder. ``label`` is normal / osteopenia /
+``file`` is relative to the manifest's folder. An optional ``hand_crop`` column
+(yes/no) marks files that already are the hand region stored at ingest (what
+``osteo export-training`` writes): those are used whole, exactly as the model sees
+them at screening, instead of being located and cropped again. ``label`` is normal / osteopenia /
 osteoporosis (any case); a ``t_score`` column may replace it and is mapped to the
 WHO category. All problems are collected and raised together as one
 :class:`ManifestError` before any training starts, so a program fixes its CSV in
@@ -29,6 +32,7 @@ SPLIT_SEED = 42
 VALIDATION_FOLDS = 5  # one fold of five: an 80/20 split
 MIN_PER_CLASS = VALIDATION_FOLDS
 _SEXES = {"f": "F", "female": "F", "m": "M", "male": "M"}
+_YES_NO = {"": False, "no": False, "false": False, "0": False, "yes": True, "true": True, "1": True}
 
 
 class ManifestError(ValueError):
@@ -51,6 +55,7 @@ class ManifestRow:
     age_months: float
     sex: str
     label: str
+    hand_crop: bool = False  # the file is the stored hand region: use it whole
 
     @property
     def label_index(self) -> int:
@@ -135,9 +140,12 @@ def _parse_row(line: int, record: dict[str, str], base: Path) -> tuple[ManifestR
     if sex is None:
         reasons.append(f"unknown sex {record.get('sex', '')!r} (use F or M)")
     label = _label(record, reasons)
+    hand_crop = _YES_NO.get(record.get("hand_crop", "").lower())
+    if hand_crop is None:
+        reasons.append(f"hand_crop {record.get('hand_crop')!r} is not yes or no")
     if reasons:
         return None, reasons
-    return ManifestRow(line, image_path, patient_id, age_months, sex, label), []  # type: ignore[arg-type]
+    return ManifestRow(line, image_path, patient_id, age_months, sex, label, bool(hand_crop)), []  # type: ignore[arg-type]
 
 
 def _number(text: str) -> float | None:

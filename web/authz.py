@@ -1,4 +1,5 @@
-"""Who may see and do what: the one place the product's scope rules live.
+"""Who may see and do what in the web app (which hospitals a user may read is decided by
+:func:`screening.accounts.visible_hospital_ids`, shared with the CLI).
 
 * hospital staff: their own hospital, read and upload;
 * health officials: every hospital of their district and/or region, read only;
@@ -11,10 +12,10 @@ so a new endpoint cannot show another hospital's data by forgetting a check.
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening import queries
+from screening import accounts, queries
 from screening.db.models import Batch, Hospital, Patient, Role, User
 from screening.identity import may_see_identifier
 from screening.pseudonyms import pseudonymise
@@ -28,23 +29,8 @@ def visible_hospital_ids(session: Session, user: User) -> frozenset[int] | None:
     """Ids of the hospitals ``user`` may read; ``None`` means all (admins). Cached per request."""
     cache = g.setdefault("visible_hospitals", {})
     if user.id not in cache:
-        cache[user.id] = _compute_visible(session, user)
+        cache[user.id] = accounts.visible_hospital_ids(session, user)
     return cache[user.id]
-
-
-def _compute_visible(session: Session, user: User) -> frozenset[int] | None:
-    if user.role is Role.ADMIN:
-        return None
-    if user.role is Role.STAFF:
-        return frozenset({user.hospital_id}) if user.hospital_id else frozenset()
-    areas = []
-    if user.district:
-        areas.append(Hospital.district == user.district)
-    if user.region:
-        areas.append(Hospital.region == user.region)
-    if not areas:
-        return frozenset()
-    return frozenset(session.scalars(select(Hospital.id).where(or_(*areas))))
 
 
 def can_see_hospital(session: Session, user: User, hospital_id: int) -> bool:

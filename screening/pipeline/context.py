@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,8 @@ class PipelineContext:
     enqueue: Enqueue
     load_predictor: Callable[[], Predictor] | None = None
     reports_enabled: bool = True
+    # Another model than the one loaded first (after a promotion), by version; at most one kept.
+    _other: dict[str, Predictor] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def database_url(self) -> str:
@@ -37,6 +39,22 @@ class PipelineContext:
         if self.load_predictor is None:
             raise RuntimeError("this process has no model: it does not serve the inference queue")
         return self.load_predictor()
+
+    def predictor_for(self, version: str | None) -> Predictor:
+        """The predictor of model ``version`` (None: the one loaded first), loaded once per process.
+
+        Raises ``screening.model_registry.ModelUnavailable`` when ``version`` is neither the
+        loaded model nor in the object store.
+        """
+        current = self.predictor
+        if version is None or version == current.bundle.version:
+            return current
+        if version not in self._other:
+            from screening.model_registry import load_version_predictor
+
+            self._other.clear()  # one other model in memory at most
+            self._other[version] = load_version_predictor(self.settings, version)
+        return self._other[version]
 
     @cached_property
     def renderer(self) -> Any:

@@ -24,14 +24,34 @@ logger = logging.getLogger(__name__)
 
 def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> None:
     """Predict + Grad-CAM for the chunk's images that have no prediction for this model yet."""
-    from screening.model_registry import register_model_version
+    from screening.model_registry import ModelUnavailable, register_model_version, wanted_version
 
-    predictor = ctx.predictor
+    with session_scope(ctx.database_url) as session:
+        pinned = session.scalar(select(Batch.model_version_id).where(Batch.id == batch_id))
+        wanted = wanted_version(session, pinned)
+    try:
+        predictor = ctx.predictor_for(wanted)
+    except ModelUnavailable as exc:
+        if pinned:
+            _fail_chunk(ctx, batch_id, image_ids, f"the batch's model {pinned} is not available: {exc}")
+            return
+        logger.warning("batch=%s active model %s cannot be loaded here (%s); using %s", batch_id, wanted, exc,
+                       ctx.predictor.bundle.version)
+        predictor = ctx.predictor
     version = predictor.bundle.version
     with session_scope(ctx.database_url) as session:
         register_model_version(session, predictor.bundle)
         session.execute(update(Batch).where(Batch.id == batch_id, Batch.model_version_id.is_(None))
                         .values(model_version_id=version))
+        pinned = session.scalar(select(Batch.model_version_id).where(Batch.id == batch_id))
+    if pinned != version:  # another worker started this batch with another model a moment ago
+        try:
+            predictor = ctx.predictor_for(pinned)
+        except ModelUnavailable as exc:
+            _fail_chunk(ctx, batch_id, image_ids, f"the batch's model {pinned} is not available: {exc}")
+            return
+        version = predictor.bundle.version
+    with session_scope(ctx.database_url) as session:
         done = set(session.scalars(select(Prediction.image_id).where(Prediction.image_id.in_(image_ids),
                                                                      Prediction.model_version_id == version)))
         todo = [img for img in session.scalars(select(Image).where(Image.id.in_(image_ids), to_screen())
@@ -51,6 +71,15 @@ def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> N
             status.touch(session, batch_id)
         logger.info("batch=%s chunk screened: %d images, %d failed, ids %s", batch_id, len(rows), len(errors),
                     [img.id for img in todo])
+    advance_if_screened(ctx, batch_id)
+
+
+def _fail_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int], message: str) -> None:
+    """Mark the chunk's images failed with ``message`` (the batch then finishes with errors, never waits)."""
+    logger.error("batch=%s chunk of %d images not screened: %s", batch_id, len(image_ids), message)
+    with session_scope(ctx.database_url) as session:
+        _record_image_errors(session, {image_id: message for image_id in image_ids})
+        status.touch(session, batch_id)
     advance_if_screened(ctx, batch_id)
 
 

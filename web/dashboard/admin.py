@@ -6,7 +6,7 @@ Every change is audited in the same transaction as the change itself.
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from screening.accounts import (
@@ -21,6 +21,7 @@ from screening.accounts import (
 )
 from screening.db.models import ApiToken, DicomAeTitle, DicomDestination, Hospital, ModelVersion, Role, User
 from screening.interop import nodes
+from screening.model_registry import promote
 from web.auth import admin_required
 from web.dashboard import dashboard
 from web.errors import not_found
@@ -181,14 +182,14 @@ def admin_destination_active() -> Response:
 @dashboard.post("/admin/models/activate")
 @admin_required
 def admin_activate_model() -> Response:
-    version = db().get(ModelVersion, _form("id") or "")
-    if version is None:
-        raise not_found("no such model version")
-    db().execute(update(ModelVersion).where(ModelVersion.id != version.id).values(active=False))
-    version.active = True
-    _audit("admin.model.activate", "model_version", version.id, name=version.name)
+    try:
+        version = promote(db(), _form("id") or "", g.user.id, _form("reason") or "", ip=request.remote_addr)
+    except LookupError:
+        raise not_found("no such model version") from None
     db().commit()
-    flash(f"Model {version.name} ({version.id}) is now active for new screenings.", "info")
+    note = "" if version.bundle_key else " It is not in the object store: only workers whose bundle it is can use it."
+    flash(f"Model {version.name} ({version.id}) is now active for new batches; screened batches keep their model."
+          + note, "info")
     return redirect(url_for("dashboard.admin"))
 
 

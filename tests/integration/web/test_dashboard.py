@@ -147,7 +147,7 @@ def test_admin_changes_are_made_and_audited(client, world: World, world_db: str)
         session.get(ModelVersion, "mv-test-0002").active = False
         actions = set(session.scalars(select(AuditEvent.action)))
     assert {"admin.hospital.add", "admin.user.add", "admin.token.create", "admin.token.revoke",
-            "admin.model.activate", "login.success"} <= actions
+            "model.promote", "login.success"} <= actions
 
 
 def test_logout_ends_the_session(client, world: World) -> None:

@@ -40,3 +40,22 @@ def test_training_films_get_film_context_drawn_once_per_image(tmp_path) -> None:
     assert drawn[0].shape == plain.shape
     assert np.array_equal(drawn[0], load_model_input(path, params, box, np.random.default_rng((42, 0))))  # type: ignore[arg-type]
     assert any(not np.array_equal(d, plain) for d in drawn)
+
+
+def test_stored_hand_crops_are_used_whole_as_inference_uses_them(tmp_path, monkeypatch) -> None:
+    """``hand_crop=yes`` rows (osteo export-training) skip the gate: the file already is the stored region."""
+    from screening.imaging.stored import decode_normalised_png, encode_normalised_png
+    from training import dataset
+
+    write_dataset(tmp_path, count=1, seed=4, size=256, workers=1)
+    path = str(next((tmp_path / "images").glob("*.png")))
+    crop, _verdict = hand_region(decode_image(Path(path).read_bytes(), filename=path).pixels)
+    stored = tmp_path / "stored.png"
+    stored.write_bytes(encode_normalised_png(crop))
+    asked: list[str] = []
+    monkeypatch.setattr(dataset, "hand_region", lambda pixels: asked.append("gate") or hand_region(pixels))
+    boxes = locate_hands([str(stored), path], cropped=[True, False])
+    assert asked == ["gate"] and tuple(boxes[0]) == dataset.NO_BOX
+    params = PreprocessParams(size=64, clip_limit=2.0, tile_grid=8)
+    at_screening = preprocess(decode_normalised_png(stored.read_bytes()), **params.to_dict()).model_input
+    assert np.array_equal(load_model_input(str(stored), params, None), at_screening)

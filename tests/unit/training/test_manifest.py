@@ -101,3 +101,16 @@ def test_split_is_80_20_by_patient_and_stratified(tmp_path):
         assert np.mean(labels[val] == cls) == pytest.approx(np.mean(labels == cls), abs=0.03)
     again = split_by_patient(manifest)
     np.testing.assert_array_equal(again[1], val)
+
+
+def test_hand_crop_column_is_yes_or_no(tmp_path):
+    from training.manifest import ManifestError, read_manifest
+
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "manifest.csv").write_text("file,patient_id,age_years,sex,label,hand_crop\n"
+                                           "a.png,P1,60,F,normal,yes\na.png,P2,61,M,normal,\n")
+    rows = read_manifest(tmp_path / "manifest.csv", min_per_class=0).rows
+    assert [row.hand_crop for row in rows] == [True, False]
+    (tmp_path / "manifest.csv").write_text("file,patient_id,age_years,sex,label,hand_crop\na.png,P1,60,F,normal,maybe\n")
+    with pytest.raises(ManifestError, match="hand_crop 'maybe' is not yes or no"):
+        read_manifest(tmp_path / "manifest.csv", min_per_class=0)
