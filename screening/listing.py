@@ -64,7 +64,7 @@ def fetch(session: Session, query: Select, sort: Sort, columns: Mapping[str, Any
     if window is not None:
         ordered = ordered.limit(window.limit).offset(window.offset)
     result = session.execute(ordered)
-    rows = list(result.scalars()) if len(ordered.selected_columns) == 1 else list(result.all())
+    rows = list(result.scalars()) if len(ordered.column_descriptions) == 1 else list(result.all())
     return rows, total
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, true
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from screening.db.models import (
@@ -28,8 +28,10 @@ from screening.db.models import (
     Prediction,
     Report,
 )
+from screening.listing import Sort, Window, fetch, string_contains
 from screening.population import not_eligible
 from screening.rollups import batches_of_days
+from screening.vocabulary import CLASS_RANK
 
 HospitalIds = Collection[int] | None
 LEVELS = ("hospital", "district", "region")
@@ -56,17 +58,38 @@ def model_versions_by_id(session: Session, ids: Collection[str]) -> dict[str, Mo
 # --- batches ----------------------------------------------------------------------------
 
 
-def list_batches(session: Session, hospital_ids: HospitalIds, limit: int, offset: int,
-                 hospital_id: int | None = None, status: str | None = None) -> tuple[list[Batch], int]:
-    """Newest batches first, with the total count for pagination."""
-    query = select(Batch).where(in_scope(Batch.hospital_id, hospital_ids))
-    if hospital_id is not None:
-        query = query.where(Batch.hospital_id == hospital_id)
-    if status:
-        query = query.where(Batch.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Batch.created_at.desc(), Batch.id).limit(limit).offset(offset))
-    return list(rows), total
+@dataclass(frozen=True)
+class BatchFilter:
+    """Which batches to list; empty fields do not filter."""
+
+    hospital_id: int | None = None
+    status: str | None = None
+    uploaded_from: date | None = None
+    uploaded_to: date | None = None
+    text: str | None = None  # part of the archive's file name
+
+
+BATCH_SORTS: dict[str, Any] = {
+    "uploaded": Batch.created_at, "file": Batch.original_filename, "hospital": Hospital.code, "status": Batch.status,
+    "files": Batch.files_total, "screened": Batch.screened, "rejected": Batch.rejected,
+    "not_eligible": Batch.not_eligible,
+}
+BATCH_DEFAULT_SORT = Sort("uploaded", descending=True)
+
+
+def list_batches(session: Session, hospital_ids: HospitalIds, window: Window | None,
+                 filters: BatchFilter = BatchFilter(), sort: Sort = BATCH_DEFAULT_SORT) -> tuple[list[Batch], int]:
+    """The batches in scope that pass ``filters`` in ``sort`` order (newest first by default), and their total."""
+    query = select(Batch).join(Hospital, Hospital.id == Batch.hospital_id).where(
+        in_scope(Batch.hospital_id, hospital_ids))
+    if filters.hospital_id is not None:
+        query = query.where(Batch.hospital_id == filters.hospital_id)
+    if filters.status:
+        query = query.where(Batch.status == filters.status)
+    query = query.where(*batches_of_days(Batch.created_at, filters.uploaded_from, filters.uploaded_to))
+    if filters.text:
+        query = query.where(string_contains(Batch.original_filename, filters.text))
+    return fetch(session, query, sort, BATCH_SORTS, (Batch.id,), window)
 
 
 def get_batch(session: Session, hospital_ids: HospitalIds, batch_id: str) -> Batch | None:
@@ -91,19 +114,40 @@ def _results_query(batch: Batch) -> Select:
             .where(Image.batch_id == batch.id))
 
 
-def batch_results(session: Session, batch: Batch, limit: int | None, offset: int = 0,
-                  only: str | None = None) -> tuple[list[ResultRow], int]:
-    """The batch's files in filename order; ``only`` is 'referred' or 'rejected' to filter."""
+RESULT_FILTERS = ("referred", "rejected", "not_eligible", "failed", "screened")
+RESULT_SORTS: dict[str, Any] = {
+    "file": Image.filename, "quality": Image.quality, "patient": Patient.pseudonym,
+    "class": case({risk.value: rank for risk, rank in CLASS_RANK.items()}, value=Prediction.predicted_class),
+    "risk": Prediction.p_osteoporosis, "referred": Prediction.referred,
+}
+RESULT_DEFAULT_SORT = Sort("file")
+
+
+def batch_results(session: Session, batch: Batch, window: Window | None, only: str | None = None,
+                  risk_class: str | None = None, text: str | None = None,
+                  sort: Sort = RESULT_DEFAULT_SORT) -> tuple[list[ResultRow], int]:
+    """The batch's files (in file-name order by default) and how many pass the filters.
+
+    ``only``: referred, rejected (or duplicate), not_eligible, failed or screened;
+    ``risk_class``: the predicted class; ``text``: part of the file name.
+    """
     query = _results_query(batch)
     if only == "referred":
         query = query.where(Prediction.referred.is_(True))
     elif only == "rejected":
         query = query.where(Image.quality.in_(("rejected", "duplicate")))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    query = query.order_by(Image.filename, Image.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return [ResultRow(image, prediction, patient) for image, prediction, patient in session.execute(query)], total
+    elif only == "not_eligible":
+        query = query.where(not_eligible())
+    elif only == "failed":
+        query = query.where(Image.error.is_not(None))
+    elif only == "screened":
+        query = query.where(Prediction.id.is_not(None))
+    if risk_class:
+        query = query.where(Prediction.predicted_class == risk_class)
+    if text:
+        query = query.where(string_contains(Image.filename, text))
+    rows, total = fetch(session, query, sort, RESULT_SORTS, (Image.id,), window)
+    return [ResultRow(image, prediction, patient) for image, prediction, patient in rows], total
 
 
 def batch_deliveries(session: Session, batch_id: str) -> list[DicomDelivery]:
@@ -166,15 +210,45 @@ def patient_measurements(session: Session, patient: Patient) -> list[Image]:
                                 .order_by(Image.created_at, Image.id)))
 
 
-def list_patients(session: Session, hospital_ids: HospitalIds, limit: int, offset: int,
-                  referred_only: bool = False) -> tuple[list[Patient], int]:
-    query = select(Patient).where(in_scope(Patient.hospital_id, hospital_ids),
-                                  Patient.latest_screened_at.is_not(None))
-    if referred_only:
+@dataclass(frozen=True)
+class PatientFilter:
+    """Which screened patients to list; empty fields do not filter."""
+
+    referred_only: bool = False
+    risk_class: str | None = None
+    sex: str | None = None
+    hospital_id: int | None = None
+    screened_from: date | None = None
+    screened_to: date | None = None
+    pseudonym: str | None = None  # the start of a pseudonym
+
+
+PATIENT_SORTS: dict[str, Any] = {
+    "screened": Patient.latest_screened_at, "risk": Patient.latest_risk, "hospital": Hospital.code,
+    "class": case({risk.value: rank for risk, rank in CLASS_RANK.items()}, value=Patient.latest_class),
+    "pseudonym": Patient.pseudonym,
+}
+PATIENT_DEFAULT_SORT = Sort("screened", descending=True)
+
+
+def list_patients(session: Session, hospital_ids: HospitalIds, window: Window | None,
+                  filters: PatientFilter = PatientFilter(),
+                  sort: Sort = PATIENT_DEFAULT_SORT) -> tuple[list[Patient], int]:
+    """Screened patients in scope (latest result first by default) and how many pass ``filters``."""
+    query = select(Patient).join(Hospital, Hospital.id == Patient.hospital_id).where(
+        in_scope(Patient.hospital_id, hospital_ids), Patient.latest_screened_at.is_not(None))
+    if filters.referred_only:
         query = query.where(Patient.latest_referred.is_(True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Patient.latest_screened_at.desc(), Patient.id).limit(limit).offset(offset))
-    return list(rows), total
+    if filters.risk_class:
+        query = query.where(Patient.latest_class == filters.risk_class)
+    if filters.sex:
+        query = query.where(Patient.sex == filters.sex)
+    if filters.hospital_id is not None:
+        query = query.where(Patient.hospital_id == filters.hospital_id)
+    query = query.where(*batches_of_days(Patient.latest_screened_at, filters.screened_from, filters.screened_to))
+    if filters.pseudonym:
+        query = query.where(Patient.pseudonym.startswith(filters.pseudonym.strip().upper()))
+    return fetch(session, query, sort, PATIENT_SORTS, (Patient.id,), window)
 
 
 # --- summaries --------------------------------------------------------------------------

@@ -136,7 +136,8 @@ def set_patient_ids(archive: Path, ids: list[str]) -> list[str]:
 
 def add_referred_batch(session, settings, hospital_code: str, count: int, created, model_version_id: str,
                        prefix: str = "MRN-"):  # type: ignore[no-untyped-def]
-    """A finished batch of ``count`` referred patients (hospital ids ``{prefix}00000``...), referrals opened.
+    """A finished batch of ``count`` referred patients (hospital ids ``{prefix}00000``...): patients' latest
+    results refreshed and referrals opened, as finalize does.
 
     Patient n has P(osteoporosis) 0.30 + n/200 (osteoporosis from 0.5 up), sex M when n % 3 == 0,
     age 52 + n % 40 years. Returns the batch.
@@ -148,6 +149,7 @@ def add_referred_batch(session, settings, hospital_code: str, count: int, create
     from screening.followup.referrals import open_referrals
     from screening.identity import identity_cipher
     from screening.pseudonyms import pseudonymise
+    from screening.rollups import refresh_patients
 
     hospital = get_hospital(session, hospital_code)
     cipher = identity_cipher(settings)
@@ -177,5 +179,6 @@ def add_referred_batch(session, settings, hospital_code: str, count: int, create
                                p_normal=0.1, p_osteopenia=0.9 - p, p_osteoporosis=p, referred=True,
                                created_at=created))
     session.flush()
+    refresh_patients(session, batch.id)
     open_referrals(session, batch.id)
     return batch

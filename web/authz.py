@@ -101,3 +101,17 @@ def search_pseudonyms(session: Session, user: User, text: str) -> list[str]:
         if may_see_identifier(user, own.id):
             candidates.add(pseudonymise(state().settings.pseudonym_secret, own.code, text))
     return sorted(candidates)
+
+
+def hospital_param(name: str = "hospital") -> Hospital | None:
+    """The hospital a query parameter names by code, if the caller may see it (404 otherwise); None if absent."""
+    from flask import request
+
+    code = (request.args.get(name) or "").strip().upper()
+    if not code:
+        return None
+    hospital = next((h for h in queries.hospitals_in_scope(db(), visible_hospital_ids(db(), g.user))
+                     if h.code == code), None)
+    if hospital is None:
+        raise not_found(f"no hospital {code!r} that you can see")
+    return hospital

@@ -14,11 +14,24 @@ from typing import Any
 from flask import request, url_for
 
 from screening.listing import Sort, SortError, Window, pages, parse_sort
-from web.api.params import MAX_PAGE, int_param
 from web.errors import bad_request
 
+MAX_PAGE = 500  # most rows one API answer holds (limit)
 PER_PAGE_CHOICES = (25, 50, 100, 200)
 MAX_PAGE_NUMBER = 10**6
+
+
+def int_param(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise bad_request(f"'{name}' must be between {minimum} and {maximum}, got {value}")
+    return value
 
 
 def sort_param(keys: Sequence[str], default: Sort) -> Sort:
@@ -77,4 +90,5 @@ class Pager:
 
 
 # Keys a first click sorts ascending (names, files); everything else (dates, risks) newest/highest first.
-ASCENDING_FIRST = frozenset({"file", "hospital", "code", "name", "email", "district", "region", "state", "filename"})
+ASCENDING_FIRST = frozenset({"file", "hospital", "code", "name", "email", "district", "region", "state", "filename",
+                             "pseudonym", "patient", "quality", "role", "action", "label"})

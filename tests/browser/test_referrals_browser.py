@@ -65,6 +65,11 @@ def test_staff_work_a_referral_from_the_list_to_a_dxa_result(page, server: LiveS
     page.click("text=Referrals >> nth=1")  # the crumb back to the list
     page.goto(f"{server.url}/referrals?state=dxa_done")
     assert "1–1 of 1 referrals" in page.inner_text("[data-pager]")
+    page.goto(f"{server.url}/patients")  # the 51st patient is on page 2 (issue 15, item 3)
+    assert "1–50 of 55 patients" in page.inner_text("[data-pager] >> nth=0")
+    page.locator("[data-pager] >> text=Next →").first.click()
+    assert "51–55 of 55 patients" in page.inner_text("[data-pager] >> nth=0")
+    assert page.locator("[data-patient-row]").count() == 5
     page.goto(f"{server.url}/referrals?state=all&sort=-changed&per_page=25")
     assert "DXA done" in page.locator("[data-worklist] tbody tr").first.inner_text()
     save_screenshot(page, "referral-worklist")

@@ -9,16 +9,18 @@ from flask import Response, g, request, send_file, url_for
 
 from screening import queries
 from screening.csvsafe import safe_writer
-from screening.db.models import Batch, BatchStatus
+from screening.db.models import Batch, BatchStatus, RiskClass
 from screening.identity import may_see_identifier
+from screening.listing import Window
 from screening.pipeline.problems import list_problems
 from screening.storage import ObjectNotFound
 from web.api import api
-from web.api.params import choice_param, page_json, page_params, respond
+from web.api.params import choice_param, date_range, page_json, page_params, respond
 from web.auth import api_login_required
-from web.authz import visible_batch, visible_hospital_ids
+from web.authz import hospital_param, visible_batch, visible_hospital_ids
 from web.deliveries import resend_visible_delivery
 from web.errors import Problem, bad_request, not_found
+from web.listing import api_window, sort_param
 from web.presenters import DISCLAIMER, batch_json, delivery_json, identifier_of, result_json
 from web.security import isolate_stored_file
 from web.state import db, state
@@ -58,23 +60,27 @@ def create_batch() -> Response:
     return response
 
 
+def batch_filter() -> queries.BatchFilter:
+    """The batch-list filters of the query string (shared by the page and the API)."""
+    hospital = hospital_param()
+    start, end = date_range()
+    return queries.BatchFilter(hospital_id=hospital.id if hospital else None,
+                               status=choice_param("status", [s.value for s in BatchStatus]),
+                               uploaded_from=start, uploaded_to=end,
+                               text=(request.args.get("q") or "").strip()[:100] or None)
+
+
 @api.get("/batches")
 @api_login_required
 def list_batches() -> Response:
-    limit, offset = page_params()
-    status = choice_param("status", [s.value for s in BatchStatus])
-    hospital_id = None
-    if code := request.args.get("hospital"):
-        hospital = next((h for h in queries.hospitals_in_scope(db(), visible_hospital_ids(db(), g.user))
-                         if h.code == code.strip().upper()), None)
-        if hospital is None:
-            raise not_found(f"no hospital {code!r} that you can see")
-        hospital_id = hospital.id
-    batches, total = queries.list_batches(db(), visible_hospital_ids(db(), g.user), limit, offset,
-                                          hospital_id=hospital_id, status=status)
+    window = api_window()
+    sort = sort_param(tuple(queries.BATCH_SORTS), queries.BATCH_DEFAULT_SORT)
+    batches, total = queries.list_batches(db(), visible_hospital_ids(db(), g.user), window, batch_filter(), sort)
     versions = queries.model_versions_by_id(db(), [b.model_version_id for b in batches])
     items = [batch_json(b, versions) for b in batches]
-    return respond(page_json(items, total, limit, offset), versions)
+    body = page_json(items, total, window.limit, window.offset)
+    body["sort"] = sort.param
+    return respond(body, versions)
 
 
 @api.get("/batches/<batch_id>")
@@ -106,16 +112,24 @@ def _wants_csv() -> bool:
 @api_login_required
 def batch_results(batch_id: str) -> Response:
     batch = visible_batch(batch_id)
-    only = choice_param("only", ["referred", "rejected"])
     reports = queries.batch_reports(db(), batch.id)
     if _wants_csv():
-        rows, _ = queries.batch_results(db(), batch, limit=None, only=only)
+        rows, _ = results_of(batch, None)
         return _csv_response(batch, [result_json(row, reports) for row in rows])
-    limit, offset = page_params(default_limit=100)
-    rows, total = queries.batch_results(db(), batch, limit, offset, only=only)
-    body = page_json([result_json(row, reports) for row in rows], total, limit, offset)
+    window = api_window(default_limit=100)
+    rows, total = results_of(batch, window)
+    body = page_json([result_json(row, reports) for row in rows], total, window.limit, window.offset)
     body["batch"] = {"id": batch.id, "status": batch.status.value, "model_version": batch.model_version_id}
     return respond(body, [batch.model_version_id])
+
+
+def results_of(batch: Batch, window: Window | None) -> tuple[list[queries.ResultRow], int]:
+    """The batch's results the query string asks for: ``only``, ``class``, ``q`` (file name), ``sort``."""
+    return queries.batch_results(
+        db(), batch, window, only=choice_param("only", queries.RESULT_FILTERS),
+        risk_class=choice_param("class", [r.value for r in RiskClass]),
+        text=(request.args.get("q") or "").strip()[:100] or None,
+        sort=sort_param(tuple(queries.RESULT_SORTS), queries.RESULT_DEFAULT_SORT))
 
 
 def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:

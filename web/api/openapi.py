@@ -32,6 +32,11 @@ BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type
 REFERRAL_ID = {"name": "referral_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+def _sort(keys: str, default: str) -> dict[str, Any]:
+    return {"name": "sort", "in": "query", "schema": {"type": "string"},
+            "description": f"one of {keys}; prefix '-' for descending (default {default})"}
+
+
 def _binary(media: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "string", "format": "binary"}}}}
 
@@ -66,8 +71,14 @@ PATHS: dict[str, Any] = {
         },
         "get": {
             "summary": "Batches you may see, newest first",
-            "parameters": [*PAGE, {"name": "status", "in": "query", "schema": {"type": "string"}},
-                           {"name": "hospital", "in": "query", "schema": {"type": "string"}}],
+            "parameters": [*PAGE, _sort("uploaded, file, hospital, status, files, screened, rejected, "
+                                        "not_eligible", "-uploaded"),
+                           {"name": "status", "in": "query", "schema": {"type": "string"}},
+                           {"name": "hospital", "in": "query", "schema": {"type": "string"}},
+                           {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                           {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                           {"name": "q", "in": "query", "schema": {"type": "string"},
+                            "description": "part of the archive's file name"}],
             "responses": {"200": _json(_ref("Page"), "A page of batches"), **ERRORS},
         },
     },
@@ -138,9 +149,13 @@ PATHS: dict[str, Any] = {
         "summary": "Per-image results: quality, eligibility, class, probabilities, referral, patient, "
                    "metacarpal measurement (measured, cortical_index, cortical_thickness_mm, measurement_reason, "
                    "radiogrammetry_version; per-bone values in 'measurement'), links",
-        "parameters": [BATCH_ID, *PAGE,
+        "parameters": [BATCH_ID, *PAGE, _sort("file, quality, patient, class, risk, referred", "file"),
                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
-                       {"name": "only", "in": "query", "schema": {"type": "string", "enum": ["referred", "rejected"]}}],
+                       {"name": "only", "in": "query", "schema": {"type": "string", "enum": [
+                           "referred", "rejected", "not_eligible", "failed", "screened"]}},
+                       {"name": "class", "in": "query", "schema": {"type": "string"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"},
+                        "description": "part of the file name"}],
         "responses": {"200": {"description": "A page of results, or all of them as CSV",
                               "content": {"application/json": {"schema": _ref("Page")},
                                           "text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
@@ -154,6 +169,19 @@ PATHS: dict[str, Any] = {
         "summary": "The batch's rendered summary report",
         "parameters": [BATCH_ID],
         "responses": {"200": _binary("text/html", "Summary report"), **ERRORS},
+    }},
+    "/patients": {"get": {
+        "summary": "Screened patients you may see with their latest result, filtered, sorted, paged",
+        "parameters": [*PAGE, _sort("screened, risk, class, hospital, pseudonym", "-screened"),
+                       {"name": "referred", "in": "query", "schema": {"type": "string", "enum": ["1"]}},
+                       {"name": "class", "in": "query", "schema": {"type": "string"}},
+                       {"name": "sex", "in": "query", "schema": {"type": "string", "enum": ["F", "M"]}},
+                       {"name": "hospital", "in": "query", "schema": {"type": "string"}},
+                       {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                       {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"},
+                        "description": "the start of a pseudonym"}],
+        "responses": {"200": _json(_ref("Page"), "A page of patients"), **ERRORS},
     }},
     "/patients/{pseudonym}": {"get": {
         "summary": "A patient's screening history with predictions and report links",
@@ -194,10 +222,8 @@ PATHS: dict[str, Any] = {
         "summary": "The referral worklist: referrals you may see with their follow-up, filtered, sorted, paged",
         "description": "Staff see their hospital's patient id in 'hospital_patient_id' (null for everyone else). "
                        "format=csv gives every matching row (no paging) with the same columns as the page's export.",
-        "parameters": [*PAGE,
-                       {"name": "sort", "in": "query", "schema": {"type": "string"},
-                        "description": "referred, risk, age, class, state, changed, dxa, t, file, hospital; "
-                                       "prefix '-' for descending (default -referred)"},
+        "parameters": [*PAGE, _sort("referred, risk, age, class, state, changed, dxa, t, file, hospital",
+                                    "-referred"),
                        {"name": "state", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
                         "description": "open, all, to_contact, contacted, dxa_booked, dxa_done, declined, "
                                        "lost_to_follow_up (repeat for several)"},
@@ -316,7 +342,9 @@ SCHEMAS: dict[str, Any] = {
     "Page": {"type": "object", "properties": {
         "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
-        "next_offset": {"type": "integer", "nullable": True}, **_COMMON}},
+        "next_offset": {"type": "integer", "nullable": True}, **_COMMON},
+        "description": "One page of a list: 'total' counts every row the filters select; 'next_offset' asks for "
+                       "the next page (null on the last)."},
     "Patient": {"type": "object", "properties": {
         "pseudonym": {"type": "string"},
         "hospital_patient_id": {"type": "string", "nullable": True,

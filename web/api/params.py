@@ -10,22 +10,8 @@ from flask import jsonify, request
 from flask.wrappers import Response
 
 from web.errors import bad_request
+from web.listing import MAX_PAGE, int_param
 from web.presenters import DISCLAIMER
-
-MAX_PAGE = 500
-
-
-def int_param(name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"'{name}' must be a whole number, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise bad_request(f"'{name}' must be between {minimum} and {maximum}, got {value}")
-    return value
 
 
 def page_params(default_limit: int = 50) -> tuple[int, int]:

@@ -20,11 +20,10 @@ from screening.followup.dxa import DxaError, dxa_result, parse_date
 from screening.followup.dxa_import import DxaImportError, import_dxa_csv
 from screening.followup.referrals import change_state, history, record_dxa
 from screening.followup.states import OPEN_STATES, TransitionError, parse_state
-from screening.queries import hospitals_in_scope
 from web.api import api
 from web.api.params import choice_param, date_param, int_param, page_json, respond
 from web.auth import api_login_required
-from web.authz import may_record_follow_up, search_pseudonyms, visible_hospital_ids
+from web.authz import hospital_param, may_record_follow_up, search_pseudonyms, visible_hospital_ids
 from web.errors import Problem, bad_request, forbidden, not_found
 from web.listing import api_window, sort_param
 from web.presenters import DISCLAIMER, referral_event_json, referral_json
@@ -40,13 +39,8 @@ def worklist_filter(default_open: bool) -> wl.WorklistFilter:
     """The worklist filters of the query string (400 on a bad value), scoped by the caller's hospitals."""
     states = _states(request.args.getlist("state"), default_open)
     classes = tuple(RiskClass(value) for value in _choices("class", [r.value for r in RiskClass]))
-    hospital_id = None
-    if code := request.args.get("hospital"):
-        hospital = next((h for h in hospitals_in_scope(db(), visible_hospital_ids(db(), g.user))
-                         if h.code == code.strip().upper()), None)
-        if hospital is None:
-            raise not_found(f"no hospital {code!r} that you can see")
-        hospital_id = hospital.id
+    hospital = hospital_param()
+    hospital_id = hospital.id if hospital else None
     dxa = choice_param("dxa", ["with", "without"])
     start, end = date_param("from"), date_param("to")
     return wl.WorklistFilter(

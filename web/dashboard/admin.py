@@ -1,14 +1,17 @@
-"""Admin pages: hospitals, users, API tokens, model versions (with cards) and the active one, DICOM nodes.
+"""Admin pages: model versions (with cards) and promotion, DICOM nodes, hospitals, users, API tokens, the audit trail.
 
-Every change is audited in the same transaction as the change itself.
+Every list is filtered, sorted and paged with its total; every change is audited in the
+same transaction as the change itself.
 """
 
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from screening import admin_lists as lists
 from screening.accounts import (
     AccountError,
     add_hospital,
@@ -19,12 +22,15 @@ from screening.accounts import (
     get_user,
     revoke_token,
 )
-from screening.db.models import ApiToken, DicomAeTitle, DicomDestination, Hospital, ModelVersion, Role, User
+from screening.db.models import DicomAeTitle, DicomDestination, Hospital, ModelVersion, Role
 from screening.interop import nodes
+from screening.listing import Sort, Window
 from screening.model_registry import promote
+from web.api.params import choice_param, date_range
 from web.auth import admin_required
 from web.dashboard import dashboard
 from web.errors import not_found
+from web.listing import PER_PAGE_CHOICES, Pager, page_window, sort_param
 from web.state import db
 
 
@@ -33,20 +39,78 @@ def _audit(action: str, target_type: str, target_id: str, **details: object) -> 
           ip=request.remote_addr, **details)
 
 
+ADMIN_PAGE = 50
+
+
+def _text(name: str) -> str | None:
+    return (request.args.get(name) or "").strip()[:100] or None
+
+
+def _list_page(template: str, rows: list, total: int, window: Window, sort: Sort, **context: object) -> str:
+    return render_template(template, rows=rows, pager=Pager(total, window, sort), args=request.args,
+                           per_page_choices=PER_PAGE_CHOICES, roles=[r.value for r in Role], **context)
+
+
 @dashboard.get("/admin")
 @admin_required
 def admin() -> str:
     session = db()
-    return render_template(
-        "admin.html",
-        hospitals=session.scalars(select(Hospital).order_by(Hospital.region, Hospital.district, Hospital.code)).all(),
-        users=session.scalars(select(User).order_by(User.email)).all(),
-        tokens=session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all(),
-        models=session.scalars(select(ModelVersion).order_by(ModelVersion.created_at.desc())).all(),
+    window = page_window(ADMIN_PAGE)
+    sort = sort_param(tuple(lists.MODEL_SORTS), lists.DEFAULT_SORTS["models"])
+    models, total = lists.list_models(session, window, sort)
+    counts = {name: lists_total(session, name) for name in ("hospitals", "users", "tokens", "audit")}
+    return _list_page(
+        "admin.html", models, total, window, sort, counts=counts, new_secret=None,
         ae_titles=session.scalars(select(DicomAeTitle).order_by(DicomAeTitle.ae_title)).all(),
         destinations=session.scalars(select(DicomDestination).order_by(DicomDestination.hospital_id,
-                                                                         DicomDestination.name)).all(),
-        roles=[r.value for r in Role], new_secret=None)
+                                                                         DicomDestination.name)).all())
+
+
+def lists_total(session: Session, name: str) -> int:
+    listing = {"hospitals": lists.list_hospitals, "users": lists.list_users, "tokens": lists.list_tokens,
+               "audit": lists.list_audit}[name]
+    return listing(session, Window(1))[1]  # type: ignore[operator]
+
+
+@dashboard.get("/admin/hospitals")
+@admin_required
+def admin_hospitals() -> str:
+    window = page_window(ADMIN_PAGE)
+    sort = sort_param(tuple(lists.HOSPITAL_SORTS), lists.DEFAULT_SORTS["hospitals"])
+    rows, total = lists.list_hospitals(db(), window, _text("q"), _text("region"), sort)
+    regions = sorted(set(db().scalars(select(Hospital.region))))
+    return _list_page("admin_hospitals.html", rows, total, window, sort, regions=regions)
+
+
+@dashboard.get("/admin/users")
+@admin_required
+def admin_users() -> str:
+    window = page_window(ADMIN_PAGE)
+    sort = sort_param(tuple(lists.USER_SORTS), lists.DEFAULT_SORTS["users"])
+    role = choice_param("role", [r.value for r in Role])
+    active = choice_param("active", ["yes", "no"])
+    rows, total = lists.list_users(db(), window, role, _text("q"), None if active is None else active == "yes",
+                                   sort)
+    return _list_page("admin_users.html", rows, total, window, sort)
+
+
+@dashboard.get("/admin/tokens")
+@admin_required
+def admin_tokens() -> str:
+    window = page_window(ADMIN_PAGE)
+    sort = sort_param(tuple(lists.TOKEN_SORTS), lists.DEFAULT_SORTS["tokens"])
+    rows, total = lists.list_tokens(db(), window, choice_param("state", ["active", "revoked"]), _text("q"), sort)
+    return _list_page("admin_tokens.html", rows, total, window, sort)
+
+
+@dashboard.get("/admin/audit")
+@admin_required
+def admin_audit() -> str:
+    window = page_window(ADMIN_PAGE)
+    sort = sort_param(tuple(lists.AUDIT_SORTS), lists.DEFAULT_SORTS["audit"])
+    start, end = date_range()
+    rows, total = lists.list_audit(db(), window, _text("action"), _text("user"), start, end, sort)
+    return _list_page("admin_audit.html", rows, total, window, sort)
 
 
 def _form(name: str) -> str | None:
@@ -68,7 +132,7 @@ def admin_add_hospital() -> Response:
         _audit("admin.hospital.add", "hospital", hospital.code, district=hospital.district, region=hospital.region)
         db().commit()
         flash(f"Hospital {hospital.code} added.", "info")
-    return redirect(url_for("dashboard.admin"))
+    return redirect(url_for("dashboard.admin_hospitals"))
 
 
 @dashboard.post("/admin/users")
@@ -85,7 +149,7 @@ def admin_add_user() -> Response:
         _audit("admin.user.add", "user", str(user.id), email=user.email, role=user.role.value)
         db().commit()
         flash(f"User {user.email} added.", "info")
-    return redirect(url_for("dashboard.admin"))
+    return redirect(url_for("dashboard.admin_users"))
 
 
 @dashboard.post("/admin/tokens")
@@ -97,7 +161,7 @@ def admin_create_token() -> Response | str:
     except AccountError as exc:
         db().rollback()
         flash(str(exc), "error")
-        return redirect(url_for("dashboard.admin"))
+        return redirect(url_for("dashboard.admin_tokens"))
     _audit("admin.token.create", "token", issued.token.prefix, email=user.email)
     db().commit()
     flash(f"Token for {user.email} created. Copy it now: it is shown only once.", "info")
@@ -115,7 +179,7 @@ def admin_revoke_token() -> Response:
         _audit("admin.token.revoke", "token", token.prefix)
         db().commit()
         flash(f"Token {token.prefix}… revoked.", "info")
-    return redirect(url_for("dashboard.admin"))
+    return redirect(url_for("dashboard.admin_tokens"))
 
 
 @dashboard.post("/admin/dicom/ae-titles")

@@ -6,34 +6,34 @@ from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from screening import queries
-from screening.db.models import Role
-from web.api.params import int_param
+from screening.db.models import BatchStatus, Role
+from web.api.batches import batch_filter, results_of
 from web.auth import login_required
 from web.authz import visible_batch, visible_hospital_ids
 from web.dashboard import dashboard
 from web.deliveries import resend_visible_delivery
 from web.errors import Problem
+from web.listing import PER_PAGE_CHOICES, Pager, page_window, sort_param
 from web.state import db
 from web.uploads import accept, archive_filename
 
 PAGE_SIZE = 25
-RESULTS_PAGE = 200
-MAX_PAGE_NUMBER = 10**6
-
-
-def _page() -> int:
-    return int_param("page", 1, 1, MAX_PAGE_NUMBER)
+RESULTS_PAGE = 100
 
 
 @dashboard.get("/batches")
 @login_required
 def batches() -> str:
-    page = _page()
+    window = page_window(PAGE_SIZE)
+    sort = sort_param(tuple(queries.BATCH_SORTS), queries.BATCH_DEFAULT_SORT)
     visible = visible_hospital_ids(db(), g.user)
-    rows, total = queries.list_batches(db(), visible, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    hospitals = queries.hospitals_in_scope(db(), visible) if g.user.role is Role.ADMIN else []
-    return render_template("batches.html", batches=rows, total=total, page=page, page_size=PAGE_SIZE,
-                           can_upload=g.user.role in (Role.STAFF, Role.ADMIN), hospitals=hospitals)
+    rows, total = queries.list_batches(db(), visible, window, batch_filter(), sort)
+    hospitals = queries.hospitals_in_scope(db(), visible)
+    return render_template("batches.html", batches=rows, pager=Pager(total, window, sort), args=request.args,
+                           can_upload=g.user.role in (Role.STAFF, Role.ADMIN),
+                           hospitals=hospitals if len(hospitals) > 1 else [],
+                           upload_hospitals=hospitals if g.user.role is Role.ADMIN else [],
+                           statuses=[s.value for s in BatchStatus], per_page_choices=PER_PAGE_CHOICES)
 
 
 @dashboard.post("/batches")
@@ -59,14 +59,17 @@ def upload() -> Response:
 @login_required
 def batch_page(batch_id: str) -> str:
     batch = visible_batch(batch_id)
-    rows, total = queries.batch_results(db(), batch, RESULTS_PAGE, 0)
+    window = page_window(RESULTS_PAGE)
+    rows, total = results_of(batch, window)
     referred, _ = queries.batch_results(db(), batch, None, only="referred")
     rejected, _ = queries.batch_results(db(), batch, None, only="rejected")
     reports = queries.batch_reports(db(), batch.id)
     version = queries.model_versions_by_id(db(), [batch.model_version_id]).get(batch.model_version_id or "")
-    return render_template("batch.html", batch=batch, rows=rows, total=total, referred=referred,
-                           rejected=rejected, reports=reports, model_version=version,
-                           shown=min(total, RESULTS_PAGE), deliveries=queries.batch_deliveries(db(), batch.id),
+    sort = sort_param(tuple(queries.RESULT_SORTS), queries.RESULT_DEFAULT_SORT)
+    return render_template("batch.html", batch=batch, rows=rows, referred=referred, rejected=rejected,
+                           reports=reports, model_version=version, pager=Pager(total, window, sort),
+                           args=request.args, result_filters=queries.RESULT_FILTERS,
+                           per_page_choices=PER_PAGE_CHOICES, deliveries=queries.batch_deliveries(db(), batch.id),
                            can_resend=g.user.role in (Role.STAFF, Role.ADMIN))
 
 

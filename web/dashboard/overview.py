@@ -8,6 +8,7 @@ from flask import Response, g, render_template, request
 
 from screening import queries
 from screening.csvsafe import safe_writer
+from screening.listing import Window
 from web.api.params import date_range
 from web.api.summary import summary_from_request
 from web.auth import login_required
@@ -18,6 +19,7 @@ from web.errors import not_found
 from web.presenters import DISCLAIMER
 from web.state import db
 
+RECENT_BATCHES = 10
 CSV_COLUMNS = ("key", "label", "district", "region", "hospitals", "files", "rejected", "screened", "normal",
                "osteopenia", "osteoporosis", "referred", "referral_rate", "rejection_rate",
                "not_eligible")
@@ -69,6 +71,7 @@ def hospital_page(code: str) -> str:
     if hospital is None:
         raise not_found(f"no hospital {code!r} that you can see")
     summary = queries.summarize(db(), frozenset({hospital.id}), "hospital", *date_range())
-    batches, total = queries.list_batches(db(), visible, 25, 0, hospital_id=hospital.id)
+    batches, total = queries.list_batches(db(), visible, Window(RECENT_BATCHES),
+                                          queries.BatchFilter(hospital_id=hospital.id))
     return render_template("hospital.html", hospital=hospital, summary=summary, group=summary.total,
                            chart=_trend_chart(summary), batches=batches, total=total, args=request.args)

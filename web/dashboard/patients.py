@@ -1,4 +1,4 @@
-"""Patient pages: the referral worklist and one patient's history with its trend."""
+"""Patient pages: screened patients (filtered, sorted, paged), finding one, and one patient's history."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from werkzeug.wrappers import Response
 
 from screening import queries
 from screening.followup.worklist import referrals_of
+from web.api.patients import patient_filter
 from web.auth import login_required
 from web.authz import search_pseudonyms, visible_hospital_ids, visible_patient
 from web.charts import line_chart
 from web.dashboard import dashboard
+from web.listing import PER_PAGE_CHOICES, Pager, page_window, sort_param
 from web.state import db
 
 PAGE_SIZE = 50
@@ -19,9 +21,15 @@ PAGE_SIZE = 50
 @dashboard.get("/patients")
 @login_required
 def patients() -> str:
-    referred_only = request.args.get("referred") == "1"
-    rows, total = queries.list_patients(db(), visible_hospital_ids(db(), g.user), PAGE_SIZE, 0, referred_only)
-    return render_template("patients.html", patients=rows, total=total, referred_only=referred_only)
+    filters = patient_filter()
+    window = page_window(PAGE_SIZE)
+    sort = sort_param(tuple(queries.PATIENT_SORTS), queries.PATIENT_DEFAULT_SORT)
+    visible = visible_hospital_ids(db(), g.user)
+    rows, total = queries.list_patients(db(), visible, window, filters, sort)
+    hospitals = queries.hospitals_in_scope(db(), visible)
+    return render_template("patients.html", patients=rows, pager=Pager(total, window, sort), args=request.args,
+                           referred_only=filters.referred_only, hospitals=hospitals if len(hospitals) > 1 else [],
+                           per_page_choices=PER_PAGE_CHOICES)
 
 
 @dashboard.post("/patients/find")
