@@ -33,6 +33,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "evaluate-candidate": "training.cli:evaluate_candidate",
     "export-training": "screening.cli_export:export_training_command",
     "model": "screening.cli_models:model",
+    "figures": "screening.cli_figures:figures",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -53,6 +54,7 @@ SHORT_HELP: dict[str, str] = {
     "evaluate-candidate": "Compare a candidate model with the active one on DXA-confirmed cases.",
     "export-training": "Export DXA-confirmed images as a training manifest.",
     "model": "Model versions: add a bundle, list, promote one to active.",
+    "figures": "Recompute the figures by people (after an upgrade).",
 }
 
 

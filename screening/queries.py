@@ -300,7 +300,7 @@ class Summary:
 _COUNTS = ("files", "rejected", "not_eligible", "screened", "normal", "osteopenia", "osteoporosis", "referred")
 
 
-def _filtered_hospitals(hospital_ids: HospitalIds, district: str | None, region: str | None) -> Select:
+def filtered_hospitals(hospital_ids: HospitalIds, district: str | None, region: str | None) -> Select:
     query = select(Hospital.id).where(in_scope(Hospital.id, hospital_ids))
     if district:
         query = query.where(Hospital.district == district)
@@ -324,7 +324,7 @@ def summarize(session: Session, hospital_ids: HospitalIds, level: str, start: da
     """Screened counts, class distribution, referral and rejection rates per ``level`` group."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    hospitals = _filtered_hospitals(hospital_ids, district, region)
+    hospitals = filtered_hospitals(hospital_ids, district, region)
     s = DailyHospitalSummary
     sums = [func.coalesce(func.sum(getattr(s, name)), 0).label(name) for name in _COUNTS]
     per_hospital = (select(s.hospital_id, *sums)
@@ -342,7 +342,7 @@ def summarize(session: Session, hospital_ids: HospitalIds, level: str, start: da
         for name in _COUNTS:
             setattr(total, name, getattr(total, name) + int(getattr(row, name)))
     trend = _trend(session, hospitals, start, end) if with_trend else []
-    versions = _model_versions_in(session, hospitals, start, end)
+    versions = model_versions_in(session, hospitals, start, end)
     return Summary(level, start, end, groups, total, trend, versions)
 
 
@@ -373,12 +373,17 @@ def _trend(session: Session, hospitals: Select, start: date | None, end: date | 
     return [{"day": row.day, **{name: int(getattr(row, name)) for name in _COUNTS}} for row in rows]
 
 
-def _model_versions_in(session: Session, hospitals: Select, start: date | None, end: date | None) -> list[str]:
-    """Model versions of the batches behind the figures (named in every result)."""
-    query = (select(Batch.model_version_id).where(Batch.hospital_id.in_(hospitals),
-                                                  Batch.model_version_id.is_not(None),
-                                                  *batches_of_days(Batch.created_at, start, end)).distinct())
-    return sorted(session.scalars(query))
+def model_versions_in(session: Session, hospitals: Select, start: date | None, end: date | None) -> list[str]:
+    """Model versions of the batches behind the figures (named in every result).
+
+    Asked per version (there are few) whether any batch in scope used it: each question stops
+    at its first batch, where a DISTINCT over the period's batches would read them all.
+    """
+    # A correlated LIMIT 1 (not EXISTS, which the planner turns into a join over every batch), on the
+    # (model_version_id, created_at) index.
+    first = (select(Batch.id).where(Batch.model_version_id == ModelVersion.id, Batch.hospital_id.in_(hospitals),
+                                    *batches_of_days(Batch.created_at, start, end)).limit(1).scalar_subquery())
+    return sorted(session.scalars(select(ModelVersion.id).where(first.is_not(None))))
 
 
 def hospitals_in_scope(session: Session, hospital_ids: HospitalIds) -> list[Hospital]:

@@ -135,18 +135,18 @@ def set_patient_ids(archive: Path, ids: list[str]) -> list[str]:
 
 
 def add_referred_batch(session, settings, hospital_code: str, count: int, created, model_version_id: str,
-                       prefix: str = "MRN-"):  # type: ignore[no-untyped-def]
-    """A finished batch of ``count`` referred patients (hospital ids ``{prefix}00000``...): patients' latest
-    results refreshed and referrals opened, as finalize does.
+                       prefix: str = "MRN-", first: int = 0, refer_every: int = 1):  # type: ignore[no-untyped-def]
+    """A finished batch of ``count`` patients n = first, first + 1, ... (hospital ids ``{prefix}{n:05d}``):
+    patients' latest results refreshed, referrals opened and people counted, as finalize does.
 
-    Patient n has P(osteoporosis) 0.30 + n/200 (osteoporosis from 0.5 up), sex M when n % 3 == 0,
-    age 52 + n % 40 years. Returns the batch.
+    Patient n has P(osteoporosis) 0.30 + (n % 100)/200 (osteoporosis from 0.5 up), sex M when n % 3 == 0,
+    age 52 + n % 40 years; every ``refer_every``-th is referred (all by default). Returns the batch.
     """
     from sqlalchemy import select
 
     from screening.accounts import get_hospital
     from screening.db.models import Batch, BatchStatus, Image, Patient, Prediction, Quality, RiskClass
-    from screening.followup.referrals import open_referrals
+    from screening.followup.finished import follow_up_batch
     from screening.identity import identity_cipher
     from screening.pseudonyms import pseudonymise
     from screening.rollups import refresh_patients
@@ -158,7 +158,7 @@ def add_referred_batch(session, settings, hospital_code: str, count: int, create
                   finished_at=created)
     session.add(batch)
     session.flush()
-    for n in range(count):
+    for n in range(first, first + count):
         identifier = f"{prefix}{n:05d}"
         pseudonym = pseudonymise(settings.pseudonym_secret, hospital.code, identifier)
         patient = session.scalar(select(Patient).where(Patient.hospital_id == hospital.id,
@@ -172,13 +172,13 @@ def add_referred_batch(session, settings, hospital_code: str, count: int, create
                       age_months=(52 + n % 40) * 12, sex=patient.sex, quality=Quality.ACCEPTED)
         session.add(image)
         session.flush()
-        p = 0.30 + n / 200
+        p = 0.30 + (n % 100) / 200
         session.add(Prediction(image_id=image.id, batch_id=batch.id, hospital_id=hospital.id, patient_id=patient.id,
                                model_version_id=model_version_id,
                                predicted_class=RiskClass.OSTEOPOROSIS if p >= 0.5 else RiskClass.OSTEOPENIA,
-                               p_normal=0.1, p_osteopenia=0.9 - p, p_osteoporosis=p, referred=True,
+                               p_normal=0.1, p_osteopenia=0.9 - p, p_osteoporosis=p, referred=n % refer_every == 0,
                                created_at=created))
     session.flush()
     refresh_patients(session, batch.id)
-    open_referrals(session, batch.id)
+    follow_up_batch(session, batch.id)
     return batch

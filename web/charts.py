@@ -11,8 +11,12 @@ WIDTH, HEIGHT, PAD = 960, 240, 48
 
 
 def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: str,
-               colours: Sequence[str] = ("#1f6feb", "#d1242f", "#9a6700"), percent: bool = False) -> Markup:
-    """A line per series over ``labels``; values share one y axis from zero (to 100 % for ``percent``)."""
+               colours: Sequence[str] = ("#1f6feb", "#d1242f", "#9a6700"), percent: bool = False,
+               markers: bool = False) -> Markup:
+    """A line per series over ``labels``; values share one y axis from zero (to 100 % for ``percent``).
+
+    ``markers``: a dot on every point whose tooltip gives its label and value.
+    """
     if not labels:
         return Markup('<p class="muted">No data for this period.</p>')
     top = 1.0 if percent else max((max(values) for values in series.values() if values), default=0) or 1
@@ -33,9 +37,11 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title:
         points = " ".join(xy(i, v) for i, v in enumerate(values))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
                      f"<title>{escape(name)}</title></polyline>")
-        if len(values) == 1:
-            x, y = xy(0, values[0]).split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{colour}"/>')
+        if len(values) == 1 or markers:
+            for i, value in enumerate(values):
+                x, y = xy(i, value).split(",")
+                parts.append(f'<circle cx="{x}" cy="{y}" r="{4 if len(values) == 1 else 3}" fill="{colour}">'
+                             f"<title>{escape(name)}, {escape(labels[i])}: {fmt(value)}</title></circle>")
     legend_x = PAD
     for name, colour in zip(series, colours, strict=False):
         parts.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="{colour}"/>'

@@ -25,6 +25,7 @@ from screening.db.models import (
     RiskClass,
 )
 from screening.followup.dxa import who_class
+from screening.followup.figures import Figures, ProgramFigures
 from screening.followup.states import state_label
 from screening.followup.worklist import WorklistRow
 from screening.identity import identifier_for, identity_cipher
@@ -292,13 +293,54 @@ def group_json(group: SummaryGroup) -> dict[str, Any]:
     return body
 
 
-def summary_json(summary: Summary) -> dict[str, Any]:
+def interval(value: tuple[float, float] | None) -> list[float] | None:
+    return [round(value[0], 4), round(value[1], 4)] if value else None
+
+
+def people_json(figures: Figures) -> dict[str, Any]:
+    """The people-based figures of one group (place, sex, age band or total)."""
+    median = figures.median_days_to_dxa
+    body: dict[str, Any] = {
+        "people_screened": figures.people_screened,
+        "people_referred": figures.people_referred,
+        "people_referral_rate": rate(figures.referral_rate),
+        "dxa_done": figures.dxa_done,
+        "dxa_uptake": rate(figures.uptake),
+        "dxa_uptake_ci95": interval(figures.uptake_ci),
+        "ppv_osteoporosis": rate(figures.ppv_osteoporosis),
+        "ppv_osteoporosis_ci95": interval(figures.ppv_osteoporosis_ci),
+        "ppv_low_bone_mass": rate(figures.ppv_low_bone_mass),
+        "ppv_low_bone_mass_ci95": interval(figures.ppv_low_bone_mass_ci),
+        "median_days_to_dxa": median,
+        "declined": figures.declined,
+        "lost_to_follow_up": figures.lost,
+    }
+    if figures.classes:
+        body["people_by_class"] = {risk: figures.classes.get(risk, 0) for risk in ("normal", "osteopenia",
+                                                                                    "osteoporosis")}
+    return body
+
+
+def summary_json(summary: Summary, figures: ProgramFigures) -> dict[str, Any]:
+    """Scope, period, the people figures (top level: the whole scope) and, per group, people and image counts."""
+    people = {group.key: group for group in figures.groups}
+    total = people_json(figures.total)
     return {
+        "scope": {"level": summary.level, "district": figures.district, "region": figures.region,
+                  "hospitals": figures.hospital_codes},
+        "period": {"from": iso(figures.start), "to": iso(figures.end)},
+        **{name: total[name] for name in ("people_screened", "people_referred", "dxa_done", "ppv_osteoporosis",
+                                          "ppv_low_bone_mass")},
         "level": summary.level,
         "from": iso(summary.start),
         "to": iso(summary.end),
-        "total": group_json(summary.total),
-        "groups": [group_json(group) for group in summary.groups],
+        # Per group: image counts (screened, referred, ...: images) and people figures (people_*, dxa_*, ppv_*).
+        "total": {**group_json(summary.total), **total},
+        "groups": [{**group_json(group), **people_json(people[group.key])} for group in summary.groups],
+        "by_sex": [{"key": f.key, "label": f.label, **people_json(f)} for f in figures.by_sex],
+        "by_age_band": [{"key": f.key, "label": f.label, **people_json(f)} for f in figures.by_age],
+        "weekly": [{"week": iso(w.start), "people_screened": w.people_screened, "people_referred": w.people_referred,
+                    "dxa_done": w.dxa_done} for w in figures.weekly],
         "trend": [{**row, "day": iso(row["day"])} for row in summary.trend],
     }
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Enum,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -190,6 +192,7 @@ class Batch(Base):
     __table_args__ = (
         UniqueConstraint("hospital_id", "idempotency_key"),
         Index("ix_batches_hospital_created", "hospital_id", "created_at"),
+        Index("ix_batches_model_version_created", "model_version_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -519,6 +522,107 @@ class ReferralEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     user: Mapped[User | None] = relationship()
+
+
+class PatientScreening(Base):
+    """One person screened in one batch: the overall result of their images, for figures counted by people.
+
+    ``prev_day`` is the day of the same patient's previous screening (None for the first),
+    so "people screened from S to E" counts each person once: the screenings in the period
+    whose previous one was before S (screening.followup.rollups keeps it right when batches
+    arrive out of order).
+    """
+
+    __tablename__ = "patient_screenings"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "batch_id"),
+        Index("ix_patient_screenings_hospital_day", "hospital_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    screened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    age_band: Mapped[str] = mapped_column(String(8))
+    predicted_class: Mapped[RiskClass] = mapped_column(_enum(RiskClass, "screening_class"))
+    referred: Mapped[bool] = mapped_column(Boolean)
+    prev_day: Mapped[date | None] = mapped_column(Date)
+
+
+# Figures by people are kept per hospital and day in wide tables (one column per count and
+# breakdown cell), so a year of a nation's figures is one scan of ~18k narrow rows.
+# Cells beside the total: by sex, and by 10-year age band at screening (screening.followup.bands).
+SEX_CELLS = ("f", "m")
+BAND_CELLS = ("lt50", "50", "60", "70", "80", "90", "unknown")
+CELLS = SEX_CELLS + BAND_CELLS
+PEOPLE_COUNTS = ("screened", "normal", "osteopenia", "osteoporosis", *(f"screened_{c}" for c in CELLS))
+REFERRAL_MEASURES = ("referred", "dxa_done", "t_osteoporosis", "t_low_bone_mass")
+REFERRAL_COUNTS = (*REFERRAL_MEASURES, "declined", "lost",
+                   *(f"{m}_{c}" for m in REFERRAL_MEASURES for c in CELLS))
+WAIT_COUNTS = ("waited", *(f"waited_{c}" for c in CELLS))
+
+
+def _counts(names: tuple[str, ...]) -> list[Column[int]]:
+    return [Column(name, Integer, nullable=False, default=0) for name in names]
+
+
+# People screened per hospital and day (each person once per day).
+people_daily = Table(
+    "people_daily_summaries", Base.metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("week", Date, nullable=False),  # the Monday of ``day``: weekly figures group by it
+    *_counts(PEOPLE_COUNTS),
+    Index("ix_people_daily_day", "day"),
+)
+# The same counts for people screened again, by the day of their previous screening: subtracted
+# from people_daily for previous screenings inside the period, so nobody counts twice.
+people_rescreens = Table(
+    "people_rescreens", Base.metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("prev_day", Date, primary_key=True),
+    Column("week", Date, nullable=False),
+    *_counts(PEOPLE_COUNTS),
+    Index("ix_people_rescreens_day", "day"),
+)
+# The same per hospital and ISO week (Monday): a year is 53 rows a hospital instead of 365. Figures read
+# whole weeks here and the days at a period's ragged ends from the day table.
+people_weekly = Table(
+    "people_weekly_summaries", Base.metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("week", Date, primary_key=True),
+    *_counts(PEOPLE_COUNTS),
+    Index("ix_people_weekly_week", "week"),
+)
+# Referrals by the hospital and day they were opened: how many, and what became of them.
+referral_daily = Table(
+    "referral_daily_summaries", Base.metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("referred_on", Date, primary_key=True),
+    Column("week", Date, nullable=False),
+    *_counts(REFERRAL_COUNTS),
+    Index("ix_referral_daily_referred_on", "referred_on"),
+)
+referral_weekly = Table(
+    "referral_weekly_summaries", Base.metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("week", Date, primary_key=True),
+    *_counts(REFERRAL_COUNTS),
+    Index("ix_referral_weekly_week", "week"),
+)
+# Days from referral to DXA, as counts per number of days (exact medians without reading referrals).
+dxa_waits = Table(
+    "dxa_waits", Base.metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("referred_on", Date, primary_key=True),
+    Column("days", Integer, primary_key=True),
+    *_counts(WAIT_COUNTS),
+    Index("ix_dxa_waits_referred_on", "referred_on"),
+)
 
 
 class AuditEvent(Base):

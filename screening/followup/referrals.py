@@ -32,6 +32,7 @@ from screening.db.models import (
     User,
 )
 from screening.followup.dxa import DxaResult
+from screening.followup.rollups import refresh_referrals
 from screening.followup.states import OPEN_STATES, TransitionError, check_transition
 from screening.results import overall_result
 from screening.rollups import summary_day
@@ -117,6 +118,7 @@ def change_state(session: Session, referral: Referral, target: FollowUpState, us
     referral.state, referral.state_on, referral.state_changed_at, referral.state_changed_by = target, day, now, user.id
     session.add(event)
     session.flush()
+    refresh_referrals(session, {(referral.hospital_id, referral.referred_on)})
     audit(session, "referral.state", user_id=user.id, target_type="referral", target_id=str(referral.id), ip=ip,
           from_state=event.from_state, to_state=event.to_state, on=day.isoformat(), event=event.id)
     return event
@@ -141,6 +143,7 @@ def record_dxa(session: Session, referral: Referral, result: DxaResult, user: Us
     referral.state_changed_at, referral.state_changed_by = now, user.id
     session.add(event)
     session.flush()
+    refresh_referrals(session, {(referral.hospital_id, referral.referred_on)})
     audit(session, "referral.dxa", user_id=user.id, target_type="referral", target_id=str(referral.id), ip=ip,
           event=event.id, source=source, corrected=previous is not None)
     return event

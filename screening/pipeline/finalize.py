@@ -1,4 +1,4 @@
-"""Step 4, finalize: counters, patients' latest risk, referrals, the hospital's daily summary, the final status.
+"""Step 4, finalize: counters, patients' latest risk, referrals, figures by people, daily summary, final status.
 
 A batch in which nothing could be screened is not "complete": it ends
 ``needs_attention`` with the reasons (grouped from its files: rejected, duplicate,
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from screening.db.models import Batch, BatchStatus, Image, Quality
 from screening.db.session import session_scope
-from screening.followup.referrals import open_referrals
+from screening.followup.finished import follow_up_batch
 from screening.pipeline import status
 from screening.pipeline.context import PipelineContext, now
 from screening.pipeline.deliver import plan as plan_deliveries
@@ -38,7 +38,7 @@ def finalize(ctx: PipelineContext, batch_id: str) -> None:
             return
         finalize_counts(session, batch)
         refresh_patients(session, batch_id)
-        open_referrals(session, batch_id)
+        follow_up_batch(session, batch_id)
         refresh_daily_summary(session, batch.hospital_id, summary_day(batch.created_at))
     finished_at = now()  # printed in the summary, then stored on the batch
     summary_key = _store_summary(ctx, batch_id, finished_at) if ctx.reports_enabled else None

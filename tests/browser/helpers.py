@@ -103,3 +103,31 @@ def login(page, server: LiveServer, who: str) -> None:  # type: ignore[no-untype
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
 
+
+
+def seed_program(settings: Settings, model_version_id: str = "a1b2c3d4e5f6") -> None:
+    """Twelve weeks of screened people at every hospital (one in five referred, some screened twice),
+    and DXA results for most referrals older than two weeks: a program with figures to show."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from screening.db.models import Referral, User
+    from screening.followup.dxa import DxaResult
+    from screening.followup.referrals import record_dxa
+    from tests.factories import add_referred_batch
+
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    with session_scope(settings.database_url) as session:
+        for index, (code, *_rest) in enumerate(HOSPITALS):
+            for week in range(12):
+                add_referred_batch(session, settings, code, 24 + 4 * index + week % 3,
+                                   today - timedelta(days=84 - 7 * week), model_version_id,
+                                   first=week * 20, refer_every=5)
+        admin = session.scalar(select(User).where(User.email == USERS["admin"][0]))
+        for referral in session.scalars(select(Referral).order_by(Referral.id)):
+            waited = (today.date() - referral.referred_on).days
+            if waited >= 14 and referral.id % 5 != 0:
+                t = -3.4 + (referral.id * 37 % 35) / 10  # -3.4 .. 0.0
+                record_dxa(session, referral, DxaResult(referral.referred_on + timedelta(days=5 + referral.id % 9),
+                                                        "Hologic Horizon A", t, None, None), admin)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.helpers import LiveServer, browser_settings, login, save_screenshot, seed, serve
+from tests.browser.helpers import LiveServer, browser_settings, login, save_screenshot, seed, seed_program, serve
 from tests.conftest import REPO_ROOT, free_port
 from tests.factories import write_phantom_archive
 
@@ -53,21 +53,46 @@ def test_staff_upload_shows_the_batch_with_a_progress_bar(page, server, tmp_path
 
 def test_official_sees_the_regions_overview(page, server) -> None:  # type: ignore[no-untyped-def]
     live, _ = server
+    seed_program(live.settings)
     login(page, live, "official")
     assert page.url.endswith("/overview")
-    table = page.inner_text("table.data")
+    table = page.inner_text("[data-places]")
     for name in ("North District Hospital", "South District Hospital", "Bay Community Hospital"):
         assert name in table
     assert "Hill Country Hospital" not in table
-    assert page.locator("svg.chart polyline").count() == 2
+    assert page.locator("svg.chart polyline").count() == 3  # people screened, referred, DXA done per week
+    assert int(page.inner_text("[data-figure=people_screened]").replace(",", "")) > 0
+    assert "%" in page.inner_text("[data-figure=ppv_osteoporosis]")
     assert DISCLAIMER in page.inner_text(".disclaimer")
+    page.click("[data-weekly] summary")  # the trend's values
+    assert page.locator("[data-weekly] tbody tr").count() >= 12
     save_screenshot(page, "official-overview")
-    page.select_option("select[name=level]", "district")
+    page.select_option("select[name=level]", "region")
     page.click("text=Apply")
-    assert "3 hospitals" not in page.inner_text("table.data") and "1 hospitals" in page.inner_text("table.data")
-    page.click("text=Overview")
-    page.click("text=South District Hospital")
+    assert "3 hospitals" in page.inner_text("[data-places]") and "1 hospitals" not in page.inner_text("body")
+    page.click("[data-drill=Coast]")  # region -> its districts
+    assert "district" in page.input_value("select[name=level]") and "Coast" in page.inner_text("[data-crumbs]")
+    page.click("[data-drill=South]")  # district -> its hospitals
+    assert page.input_value("select[name=level]") == "hospital"
+    page.click("[data-drill=SOUTH]")  # -> the hospital
     assert "South District Hospital" in page.inner_text("h1")
+    assert int(page.inner_text("[data-figure=people_screened]").replace(",", "")) > 0
+
+
+def test_the_officials_overview_fits_a_phone(page, server) -> None:  # type: ignore[no-untyped-def]
+    live, _ = server
+    seed_program(live.settings)
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, live, "official")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+    tiles = page.locator("[data-tiles] .tile")
+    first, second = tiles.nth(0).bounding_box(), tiles.nth(1).bounding_box()
+    assert first and second and abs(first["y"] - second["y"]) < 2  # two tiles a row
+    assert page.locator("[data-places] thead").is_hidden()  # one card per place, each value labelled
+    label = page.evaluate("getComputedStyle(document.querySelector('[data-places] tbody td.num'), '::before').content")
+    assert label == '"People screened"'
+    save_screenshot(page, "official-overview-phone")
 
 
 @pytest.fixture

@@ -292,7 +292,14 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _binary("image/png", "PNG image"), **ERRORS},
     }},
     "/summary": {"get": {
-        "summary": "Screened counts, class distribution, referral and rejection rates",
+        "summary": "Figures by people (screened, referred, DXA done, PPV, days to DXA) and image counts",
+        "description": "Top level: the scope (hospitals), the period and the people figures of the whole scope "
+                       "(people_screened, people_referred, dxa_done, ppv_osteoporosis: DXA T <= -2.5, "
+                       "ppv_low_bone_mass: T <= -1.0). 'groups' and 'total' hold, per place, the people figures "
+                       "(people_*, dxa_*, ppv_* with 95 % intervals, median_days_to_dxa) beside the image counts "
+                       "(screened, referred, classes, rejected, not_eligible: images and files); 'by_sex', "
+                       "'by_age_band' (10-year bands at screening) and 'weekly' (ISO weeks) the people figures. "
+                       "Each person counts once in the period (once a week in 'weekly').",
         "parameters": [
             {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["hospital", "district", "region"]}},
             {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
@@ -369,6 +376,13 @@ SCHEMAS: dict[str, Any] = {
         "note": {"type": "string", "maxLength": 1000}},
         "description": "At least one T-score; the lowest decides the WHO category."},
     "Summary": {"type": "object", "properties": {
+        "scope": {"type": "object"}, "period": {"type": "object"},
+        "people_screened": {"type": "integer"}, "people_referred": {"type": "integer"},
+        "dxa_done": {"type": "integer"}, "ppv_osteoporosis": {"type": "number", "nullable": True},
+        "ppv_low_bone_mass": {"type": "number", "nullable": True},
+        "by_sex": {"type": "array", "items": {"type": "object"}},
+        "by_age_band": {"type": "array", "items": {"type": "object"}},
+        "weekly": {"type": "array", "items": {"type": "object"}},
         "level": {"type": "string"}, "from": {"type": "string", "nullable": True},
         "to": {"type": "string", "nullable": True}, "total": {"type": "object"},
         "groups": {"type": "array", "items": {"type": "object"}},

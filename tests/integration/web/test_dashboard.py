@@ -117,7 +117,8 @@ def test_official_overview_drilldown_and_csv(client, world: World) -> None:
     assert "South District Hospital" in drill and "SOUTH.zip" in drill
     csv_text = client.get("/overview.csv?level=district").get_data(as_text=True)
     assert DISCLAIMER in csv_text.splitlines()[0]
-    assert re.search(r"^North,North,North,Coast,1,24,4,20,10,6,4,6,0.3000,0.1667,0\r?$", csv_text, re.M)
+    # Image counts first (as before), then the people figures: 1 person screened, none referred yet.
+    assert re.search(r"^North,North,North,Coast,1,24,4,20,10,6,4,6,0.3000,0.1667,0,1,0,0.0000,0,", csv_text, re.M)
     assert client.get("/admin").status_code == 403
     assert "Upload X-rays" not in client.get("/batches").get_data(as_text=True)
 

@@ -28,6 +28,7 @@ from screening.db.models import (
     RiskClass,
     Role,
 )
+from screening.followup.rollups import rebuild
 from screening.storage import ObjectStore
 
 PASSWORD = "correct-horse-battery"
@@ -82,6 +83,8 @@ def build(session: Session, store: ObjectStore) -> World:
                                              screened=screened, normal=normal, osteopenia=osteopenia,
                                              osteoporosis=osteoporosis, referred=referred, rejected=rejected,
                                              files=files))
+    session.flush()
+    rebuild(session)  # each hospital's screened patient in the figures by people, as finalize would count them
     session.commit()
     return world
 

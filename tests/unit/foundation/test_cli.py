@@ -111,3 +111,43 @@ def test_identifier_key_rotation(run, tmp_path, monkeypatch):
     monkeypatch.setenv("OSTEO_IDENTIFIER_KEY", "another-secret")  # the key the ids were written with is gone
     failed = run("identifiers", "rotate", ok=False)
     assert "1 identifiers could not be decrypted" in failed.output
+
+
+def test_figures_rebuild_counts_people_on_sqlite(run):
+    """The figure tables fill on SQLite too (julianday arithmetic), from rows written before they existed."""
+    from datetime import UTC, datetime
+
+    from screening.db import Batch, BatchStatus, Hospital, Image, ModelVersion, Patient, Prediction, Quality, RiskClass
+    from screening.db.models import FollowUpState, Referral, dxa_waits, people_daily
+
+    run("hospital", "add", "DH1", "--name", "One", "--district", "North", "--region", "Coast")
+    settings = load_settings()
+    moment = datetime(2024, 5, 6, 9, tzinfo=UTC)
+    with session_scope(settings.database_url) as session:
+        session.add(ModelVersion(id="mv", name="m", card={}, active=True))
+        hospital = session.scalar(select(Hospital))
+        batch = Batch(hospital_id=hospital.id, status=BatchStatus.COMPLETE, model_version_id="mv", created_at=moment)
+        patient = Patient(hospital_id=hospital.id, pseudonym="PX", sex="F")
+        session.add_all([batch, patient])
+        session.flush()
+        image = Image(batch_id=batch.id, hospital_id=hospital.id, patient_id=patient.id, filename="a.png",
+                      age_months=71 * 12, quality=Quality.ACCEPTED)
+        session.add(image)
+        session.flush()
+        prediction = Prediction(image_id=image.id, batch_id=batch.id, hospital_id=hospital.id, patient_id=patient.id,
+                                model_version_id="mv", predicted_class=RiskClass.OSTEOPOROSIS, p_normal=0.1,
+                                p_osteopenia=0.2, p_osteoporosis=0.7, referred=True)
+        session.add(prediction)
+        session.flush()
+        session.add(Referral(hospital_id=hospital.id, patient_id=patient.id, batch_id=batch.id, image_id=image.id,
+                             prediction_id=prediction.id, referred_at=moment, referred_on=moment.date(),
+                             predicted_class=RiskClass.OSTEOPOROSIS, p_osteoporosis=0.7, age_months=71 * 12, sex="F",
+                             state=FollowUpState.DXA_DONE, state_on=moment.date(), dxa_date=datetime(2024, 5, 20).date(),
+                             t_lowest=-2.8))
+    output = run("figures", "rebuild").output
+    assert "patient_screenings: 1 rows" in output and "dxa_waits: 1 rows" in output
+    with session_scope(settings.database_url) as session:
+        day = session.execute(select(people_daily)).one()
+        wait = session.execute(select(dxa_waits)).one()
+    assert (day.screened, day.osteoporosis, day.screened_f, day.screened_70) == (1, 1, 1, 1)
+    assert (wait.days, wait.waited, wait.waited_f, wait.waited_70) == (14, 1, 1, 1)
