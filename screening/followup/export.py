@@ -9,7 +9,6 @@ again. Patients are named by pseudonym: the hospitals' own ids never leave the d
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from screening.csvsafe import safe_writer
 from screening.db.models import Hospital, Image, Patient, Prediction, Referral
 from screening.followup.dxa import who_class
 from screening.population import to_screen
@@ -59,7 +59,7 @@ def export_training(session: Session, store: ObjectStore, hospital_ids: Hospital
     (out / "images").mkdir(parents=True, exist_ok=True)
     people: set[int] = set()
     with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = safe_writer(fh)
         writer.writerow(COLUMNS)
         for referral, code, pseudonym in session.execute(query):
             summary.referrals += 1

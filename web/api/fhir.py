@@ -36,7 +36,7 @@ def patient_fhir(pseudonym: str) -> Response:
 @api_login_required
 def batch_fhir(batch_id: str) -> Response:
     batch = visible_batch(batch_id)
-    rows, _ = queries.batch_results(db(), batch, limit=None)
+    rows, _ = queries.batch_results(db(), batch, None)
     reports = queries.batch_reports(db(), batch.id)
     names = _model_names([batch.model_version_id])
     items = [Screened(row.patient, batch, row.image, row.prediction, reports.get(row.patient.id),

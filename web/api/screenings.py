@@ -19,6 +19,7 @@ from flask import Response, g, request, url_for
 
 from screening import queries
 from screening.db.models import Batch
+from screening.listing import Window
 from screening.vocabulary import is_finished
 from screening.wrap_upload import StudyFields, StudyFieldsError, single_image_archive
 from web.api import api
@@ -104,7 +105,7 @@ def _screening_response(batch: Batch, status: int = 200) -> Response:
     }
     results: list[dict[str, Any]] = []
     if is_finished(batch.status):
-        rows, _ = queries.batch_results(db(), batch, RESULTS_SHOWN)
+        rows, _ = queries.batch_results(db(), batch, Window(RESULTS_SHOWN))
         reports = queries.batch_reports(db(), batch.id)
         results = [result_json(row, reports) for row in rows]
     body["results"] = results
