@@ -247,6 +247,8 @@ def referral_json(row: WorklistRow) -> dict[str, Any]:
         "sex": referral.sex,
         "file": row.image.filename,
         "image_id": row.image.id,
+        # The metacarpal cortical index measured on the image (no category; None when not measured).
+        "cortical_index": round(row.image.cortical_index, 4) if row.image.cortical_index is not None else None,
         "batch": {"id": row.batch.id, "filename": row.batch.original_filename},
         "referred_on": iso(referral.referred_on),
         "class": RiskClass(referral.predicted_class).value,

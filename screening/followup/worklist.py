@@ -32,6 +32,7 @@ SORT_COLUMNS: dict[str, Any] = {
     "t": Referral.t_lowest,
     "file": Image.filename,
     "hospital": Hospital.code,
+    "cortical_index": Image.cortical_index,
 }
 DEFAULT_SORT = Sort("referred", descending=True)
 TIEBREAK = (Referral.id.desc(),)

@@ -222,8 +222,8 @@ PATHS: dict[str, Any] = {
         "summary": "The referral worklist: referrals you may see with their follow-up, filtered, sorted, paged",
         "description": "Staff see their hospital's patient id in 'hospital_patient_id' (null for everyone else). "
                        "format=csv gives every matching row (no paging) with the same columns as the page's export.",
-        "parameters": [*PAGE, _sort("referred, risk, age, class, state, changed, dxa, t, file, hospital",
-                                    "-referred"),
+        "parameters": [*PAGE, _sort("referred, risk, age, class, state, changed, dxa, t, file, hospital, "
+                                    "cortical_index", "-referred"),
                        {"name": "state", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
                         "description": "open, all, to_contact, contacted, dxa_booked, dxa_done, declined, "
                                        "lost_to_follow_up (repeat for several)"},
@@ -364,6 +364,8 @@ SCHEMAS: dict[str, Any] = {
         "sex": {"type": "string"}, "file": {"type": "string"}, "batch": {"type": "object"},
         "referred_on": {"type": "string", "format": "date"}, "class": {"type": "string"},
         "p_osteoporosis": {"type": "number"}, "model_version": {"type": "string"},
+        "cortical_index": {"type": "number", "nullable": True,
+                           "description": "metacarpal cortical index measured on the image (no category)"},
         "refer_threshold": {"type": "number", "nullable": True}, "state": {"type": "string"},
         "state_on": {"type": "string", "format": "date"}, "state_changed_by": {"type": "string", "nullable": True},
         "dxa": {"type": "object", "nullable": True}, "history": {"type": "array", "items": {"type": "object"}},

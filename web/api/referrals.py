@@ -30,8 +30,8 @@ from web.presenters import DISCLAIMER, referral_event_json, referral_json
 from web.state import db
 
 CSV_COLUMNS = ("referral_id", "hospital", "hospital_patient_id", "pseudonym", "age_years", "sex", "file", "batch",
-               "referred_on", "class", "p_osteoporosis", "state", "state_on", "state_changed_by", "dxa_date",
-               "dxa_device", "t_femoral_neck", "t_total_hip", "t_lumbar_spine", "t_lowest", "dxa_who_class",
+               "referred_on", "class", "p_osteoporosis", "cortical_index", "state", "state_on", "state_changed_by",
+               "dxa_date", "dxa_device", "t_femoral_neck", "t_total_hip", "t_lumbar_spine", "t_lowest", "dxa_who_class",
                "model_version", "refer_threshold")
 
 
@@ -86,7 +86,8 @@ def worklist_csv(rows: list[wl.WorklistRow], filename: str) -> Response:
         dxa = body["dxa"] or {}
         writer.writerow([body["id"], body["hospital"]["code"], body["hospital_patient_id"] or "", body["patient"],
                          _cell(body["age_years"]), body["sex"] or "", body["file"], body["batch"]["id"],
-                         body["referred_on"], body["class"], f"{body['p_osteoporosis']:.4f}", body["state"],
+                         body["referred_on"], body["class"], f"{body['p_osteoporosis']:.4f}",
+                         _cell(body["cortical_index"]), body["state"],
                          body["state_on"], body["state_changed_by"] or "", dxa.get("date") or "",
                          dxa.get("device") or "", _cell(dxa.get("t_femoral_neck")), _cell(dxa.get("t_total_hip")),
                          _cell(dxa.get("t_lumbar_spine")), _cell(dxa.get("t_lowest")), dxa.get("who_class") or "",
