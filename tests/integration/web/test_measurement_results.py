@@ -126,6 +126,9 @@ def test_batch_and_patient_pages_show_the_values_and_the_overlay(client, world: 
     assert "Shown without a category" in batch
     patient = client.get(f"/patients/{world.patients['NORTH']}").get_data(as_text=True)
     assert "data-measured-bone" in patient and f'src="{overlay_url}"' in patient
+    assert patient.count("data-measured-bone") == 1  # once, in the page; never inside <title>
+    title = patient.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("Patient ") and "<" not in title
     for expected in ("Cortical index 47.6 %", "T 1.95 mm", "BHI 0.41", "8.40 mm", "4.20 mm", "62.0 mm",
                      "not measured: =HYPERLINK(&#34;x&#34;) cortex not seen", "Not eligible: the measurement"):
         assert expected in patient, expected
