@@ -79,8 +79,13 @@ def test_a_study_forwarded_by_the_pacs_comes_back_with_sr_pdf_and_capture_in_the
 
     pdf_id = next(item["ID"] for uid, item in by_class.items() if tags[uid]["SOPClassUID"] == PDF)
     document = pydicom.dcmread(io.BytesIO(orthanc.file(pdf_id)))
-    status, _, report = api.call("GET", results[0]["links"]["report_pdf"])
-    assert status == 200 and document.EncapsulatedDocument[:document.EncapsulatedDocumentLength] == report
+    # The stored report (pseudonym only) goes back into the study; staff who download it through the
+    # app get it rendered again with their hospital's patient id, so the two files differ.
+    sent = document.EncapsulatedDocument[:document.EncapsulatedDocumentLength]
+    stored = [path.read_bytes() for path in Path(systems.env["OSTEO_STORAGE_DIR"]).rglob("*.pdf")]
+    assert sent in stored
+    status, _, identified = api.call("GET", results[0]["links"]["report_pdf"])
+    assert status == 200 and identified.startswith(b"%PDF") and identified != sent
 
     deliveries = _deliveries(api, batch["id"])
     objects = 3 + measured
