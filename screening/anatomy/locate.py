@@ -149,21 +149,3 @@ def _otsu(gray: np.ndarray, low: float, high: float) -> float:
     scaled = np.clip((gray - low) / max(high - low, 1e-6) * 255.0, 0, 255).astype(np.uint8)
     level, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return low + float(level) / 255.0 * (high - low)
-
-
-def crop_to_hand(pixels: np.ndarray, box: Box | None, margin: float = 0.05) -> np.ndarray:
-    """The region of ``pixels`` inside ``box`` grown by ``margin`` of its longer side.
-
-    This is the region the risk model, Grad-CAM and overlays use. With ``box`` None
-    the whole image is returned (a caller that screens only accepted images never
-    passes None). The result is a view, not a copy.
-    """
-    array = np.asarray(pixels)
-    if box is None:
-        return array
-    height, width = array.shape[:2]
-    x0, y0, x1, y1 = box
-    if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
-        raise ValueError(f"box {box} is not inside an image of {width} x {height} pixels")
-    grow = round(margin * max(x1 - x0, y1 - y0))
-    return array[max(0, y0 - grow) : min(height, y1 + grow), max(0, x0 - grow) : min(width, x1 + grow)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from screening.anatomy.locate import crop_to_hand, locate_hand
+from screening.anatomy.locate import locate_hand
 from screening.anatomy.views import WORK_SIDE, gate_views, working_copy
 from screening.imaging.preprocess import PreprocessParams
 from training.phantoms import render_phantom, sample_patient
@@ -69,20 +69,3 @@ def test_gate_views_model_input_is_the_letterboxed_clahe_square() -> None:
     assert views.model_input.shape == (128, 128)
     assert views.model_input.dtype == np.float32
     assert views.model_input.min() >= 0.0 and views.model_input.max() <= 1.0
-
-
-def test_crop_to_hand_adds_the_margin_and_stays_inside() -> None:
-    pixels = np.arange(100 * 200, dtype=np.float32).reshape(100, 200)
-    crop = crop_to_hand(pixels, (50, 20, 150, 80), margin=0.1)  # grows by 10 px
-    assert crop.shape == (80, 120)
-    assert crop[0, 0] == pixels[10, 40]
-    edge = crop_to_hand(pixels, (0, 0, 200, 100), margin=0.2)
-    assert edge.shape == pixels.shape
-    assert crop_to_hand(pixels, None) is pixels
-
-
-def test_crop_to_hand_refuses_a_box_outside_the_image() -> None:
-    with pytest.raises(ValueError, match="not inside"):
-        crop_to_hand(np.zeros((50, 50)), (10, 10, 60, 40))
-    with pytest.raises(ValueError, match="not inside"):
-        crop_to_hand(np.zeros((50, 50)), (30, 10, 20, 40))
