@@ -1,4 +1,4 @@
-"""Find the hand/wrist on a radiograph and crop to it, leaving the film's frame behind.
+"""Find the hand/wrist on a radiograph: the box the crop (screening.anatomy.prepare) is built around.
 
 Hand films are a bright limb on the dark, directly exposed part of the detector, often
 with things the risk model must not learn from: bright collimation bars and shutters
