@@ -155,7 +155,7 @@ def add_referred_batch(session, settings, hospital_code: str, count: int, create
     cipher = identity_cipher(settings)
     batch = Batch(hospital_id=hospital.id, original_filename=f"{prefix.strip('-').lower()}-day.zip",
                   status=BatchStatus.COMPLETE, model_version_id=model_version_id, created_at=created,
-                  finished_at=created)
+                  finished_at=created, refer_threshold=0.30)
     session.add(batch)
     session.flush()
     for n in range(first, first + count):

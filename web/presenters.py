@@ -144,6 +144,10 @@ def result_json(row: ResultRow, reports: dict[int, Report]) -> dict[str, Any]:
         "probabilities": ({"normal": prediction.p_normal, "osteopenia": prediction.p_osteopenia,
                            "osteoporosis": prediction.p_osteoporosis} if prediction else None),
         "referred": prediction.referred if prediction else None,
+        # refer / capacity (DXA if capacity allows) / none, and the thresholds it was judged by.
+        "tier": prediction.tier if prediction else None,
+        "thresholds": ({"refer": prediction.refer_threshold, "capacity": prediction.capacity_threshold}
+                       if prediction is not None and prediction.refer_threshold is not None else None),
         "patient": patient.pseudonym if patient else None,
         # The hospital's own patient id: only for that hospital's staff, None for everyone else.
         "hospital_patient_id": identifier_of(patient),

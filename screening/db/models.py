@@ -187,6 +187,35 @@ class ModelVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class OperatingPoint(Base):
+    """A district's referral thresholds on P(osteoporosis), set by an admin with a reason.
+
+    At or above ``refer_threshold``: refer for DXA. From ``capacity_threshold`` (when set) up
+    to the referral threshold: DXA if capacity allows. Below: no action. One row per setting;
+    the district's current one is ``active`` (older ones stay as the record of who set what,
+    when and why). Districts without one use the model card's referral threshold.
+    """
+
+    __tablename__ = "operating_points"
+    __table_args__ = (
+        CheckConstraint("refer_threshold > 0 AND refer_threshold < 1", name="refer_in_range"),
+        CheckConstraint("capacity_threshold IS NULL OR (capacity_threshold > 0 AND "
+                        "capacity_threshold < refer_threshold)", name="capacity_below_refer"),
+        Index("ix_operating_points_district_active", "district", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district: Mapped[str] = mapped_column(String(100))
+    refer_threshold: Mapped[float] = mapped_column(Float)
+    capacity_threshold: Mapped[float | None] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    setter: Mapped[User | None] = relationship()
+
+
 class Batch(Base):
     __tablename__ = "batches"
     __table_args__ = (
@@ -224,6 +253,11 @@ class Batch(Base):
     error: Mapped[str | None] = mapped_column(Text)
     problems_total: Mapped[int] = mapped_column(Integer, default=0)
     summary_key: Mapped[str | None] = mapped_column(String(1024))
+    # The operating point every image of the batch is judged by, fixed when screening starts
+    # (like model_version_id), so a change mid-batch never splits a batch between two.
+    refer_threshold: Mapped[float | None] = mapped_column(Float)
+    capacity_threshold: Mapped[float | None] = mapped_column(Float)
+    operating_point_id: Mapped[int | None] = mapped_column(ForeignKey("operating_points.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -334,6 +368,13 @@ class Prediction(Base):
     p_osteopenia: Mapped[float] = mapped_column(Float)
     p_osteoporosis: Mapped[float] = mapped_column(Float)
     referred: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The operating point the result was judged by (screening.followup.operating_points): refer at
+    # P(osteoporosis) >= refer_threshold; "DXA if capacity allows" from capacity_threshold up; else
+    # no action. Kept on every result, so changing a district's operating point changes no result.
+    tier: Mapped[str | None] = mapped_column(String(16))
+    refer_threshold: Mapped[float | None] = mapped_column(Float)
+    capacity_threshold: Mapped[float | None] = mapped_column(Float)
+    operating_point_id: Mapped[int | None] = mapped_column(ForeignKey("operating_points.id"))
     clahe_key: Mapped[str | None] = mapped_column(String(1024))
     # {"jet": key, "hot": key, "viridis": key}
     overlay_keys: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

@@ -52,7 +52,9 @@ def open_referrals(session: Session, batch_id: str) -> int:
             Prediction.batch_id == batch_id, Prediction.model_version_id == batch.model_version_id,
             Prediction.patient_id.is_not(None))):
         by_patient.setdefault(prediction.patient_id or 0, []).append(prediction)
-    threshold = _refer_threshold(session, batch.model_version_id)
+    # The threshold the batch was judged by (its district's operating point), else the model card's.
+    threshold = batch.refer_threshold if batch.refer_threshold is not None else \
+        _refer_threshold(session, batch.model_version_id)
     opened = 0
     for patient_id, predictions in sorted(by_patient.items()):
         if not any(p.referred for p in predictions) or _has_referral(session, patient_id, batch_id):

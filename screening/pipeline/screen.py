@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> None:
     """Predict + Grad-CAM for the chunk's images that have no prediction for this model yet."""
+    from screening.followup.operating_points import batch_thresholds
     from screening.model_registry import ModelUnavailable, register_model_version, wanted_version
 
     with session_scope(ctx.database_url) as session:
@@ -57,8 +58,11 @@ def screen_chunk(ctx: PipelineContext, batch_id: str, image_ids: list[int]) -> N
         todo = [img for img in session.scalars(select(Image).where(Image.id.in_(image_ids), to_screen())
                                                .order_by(Image.id)) if img.id not in done]
     if todo:
+        with session_scope(ctx.database_url) as session:
+            thresholds = batch_thresholds(session, batch_id, predictor.card.refer_threshold)
         try:
             rows, errors = screen_images(ctx.store, predictor, todo)
+            rows = [thresholds.judge(row) for row in rows]
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise  # retried: an outage never fails an image

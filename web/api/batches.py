@@ -29,7 +29,7 @@ from web.uploads import CONTENT_TYPES, accept, archive_filename, idempotency_key
 CSV_COLUMNS = ("filename", "quality", "reason", "error", "class", "p_normal", "p_osteopenia", "p_osteoporosis",
                "referred", "patient", "model_version", "eligible", "eligibility_reason",
                "measured", "cortical_index", "cortical_thickness_mm", "measurement_reason", "radiogrammetry_version",
-               "hospital_patient_id")
+               "hospital_patient_id", "tier", "refer_threshold", "capacity_threshold")
 
 
 @api.post("/batches")
@@ -146,7 +146,8 @@ def _csv_response(batch: Batch, results: list[dict[str, Any]]) -> Response:
                          _yes_no(r["eligible"]), r["eligibility_reason"] or "",
                          _yes_no(r["measured"]), _num(r["cortical_index"]), _num(r["cortical_thickness_mm"], 3),
                          r["measurement_reason"] or "", r["radiogrammetry_version"] or "",
-                         r["hospital_patient_id"] or ""])
+                         r["hospital_patient_id"] or "", r["tier"] or "",
+                         _num((r["thresholds"] or {}).get("refer")), _num((r["thresholds"] or {}).get("capacity"))])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="batch-{batch.id}-results.csv"'
     return response

@@ -148,7 +148,8 @@ PATHS: dict[str, Any] = {
     "/batches/{batch_id}/results": {"get": {
         "summary": "Per-image results: quality, eligibility, class, probabilities, referral, patient, "
                    "metacarpal measurement (measured, cortical_index, cortical_thickness_mm, measurement_reason, "
-                   "radiogrammetry_version; per-bone values in 'measurement'), links",
+                   "radiogrammetry_version; per-bone values in 'measurement'), tier (refer, capacity: DXA if "
+                   "capacity allows, none) with the thresholds it was judged by, links",
         "parameters": [BATCH_ID, *PAGE, _sort("file, quality, patient, class, risk, referred", "file"),
                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
                        {"name": "only", "in": "query", "schema": {"type": "string", "enum": [

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 dashboard = Blueprint("dashboard", __name__)
 
-from web.dashboard import account, admin, batches, login, overview, patients, referrals  # noqa: E402,F401  (routes register on import)
+from web.dashboard import account, admin, batches, login, operating_points, overview, patients, referrals  # noqa: E402,F401  (routes register on import)
